@@ -1,0 +1,38 @@
+/**
+ * @module The credentials file a running local stack writes
+ * (`<stack dir>/credentials.json`) and everything that reads it.
+ */
+
+/** One dev user of the stack, with a fresh access token. */
+export interface StackUser {
+  email: string;
+  id: string;
+  plan: string;
+  accessToken: string;
+}
+
+/** What `npm start` prints and writes to `.stack/credentials.json`. */
+export interface StackCredentials {
+  /** Public API URL (gateway), e.g. `http://127.0.0.1:54321`. */
+  url: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  legacyJwtSecret: string;
+  /** `postgresql://postgres:postgres@127.0.0.1:<port>/postgres`: the project owner (not a superuser). */
+  dbUrl: string;
+  /** The cluster superuser `supabase_admin`: for tests and the stack only, never for app code. */
+  adminDbUrl: string;
+  /** The Storage-API server's login, `supabase_storage_admin`. */
+  storageDbUrl: string;
+  assistantWebhookSecret: string;
+  /** Absolute path of `keys.json` (private ES256 JWK, legacy secret, JWKS). */
+  keysFile: string;
+  /** Absolute path of the stack directory (`.stack/`). */
+  stackDir: string;
+  users: StackUser[];
+}
+
+/** Reads a credentials file. */
+export async function readCredentials(path: string): Promise<StackCredentials> {
+  return JSON.parse(await Deno.readTextFile(path)) as StackCredentials;
+}
