@@ -1,0 +1,601 @@
+-- The `storage` schema as storage-api v1.70.6 leaves it (STORAGE_API_FACTS.md §4.3, §4.4):
+-- tables, indexes, helper and listing functions, triggers, RLS switched on, grants as hosted.
+-- Applied by supabase_admin with psql before any migration. Everything is created as
+-- supabase_storage_admin, which owns it on a hosted project; the schema itself belongs to
+-- supabase_admin (00_roles.sql). Function bodies are our own, written to behave as the
+-- recorded server does (skip-scan listing, case-insensitive v1 prefix, byte order, 1500 cap).
+set role supabase_storage_admin;
+
+create type storage.buckettype as enum ('STANDARD', 'ANALYTICS', 'VECTOR');
+
+-- ---------------------------------------------------------------------------------------------
+-- Tables
+-- ---------------------------------------------------------------------------------------------
+create table storage.migrations (
+  id integer primary key,
+  name varchar(100) not null unique,
+  hash varchar(40) not null,
+  executed_at timestamp default current_timestamp
+);
+
+create table storage.buckets (
+  id text primary key,
+  name text not null,
+  owner uuid,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  public boolean default false,
+  avif_autodetection boolean default false,
+  file_size_limit bigint,
+  allowed_mime_types text[],
+  owner_id text,
+  type storage.buckettype not null default 'STANDARD',
+  versioning_status text not null default 'DISABLED'
+    constraint buckets_versioning_status_check check (versioning_status = 'DISABLED')
+);
+create unique index bname on storage.buckets using btree (name);
+comment on column storage.buckets.owner is 'Field is deprecated, use owner_id instead';
+
+create table storage.objects (
+  id uuid primary key default gen_random_uuid(),
+  bucket_id text references storage.buckets (id),
+  name text,
+  owner uuid,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  last_accessed_at timestamptz default now(),
+  metadata jsonb,
+  path_tokens text[] generated always as (string_to_array(name, '/')) stored,
+  version text,
+  owner_id text,
+  user_metadata jsonb,
+  archived_at timestamptz,
+  is_delete_marker boolean not null default false,
+  is_versioned boolean not null default false
+);
+create unique index bucketid_objname on storage.objects using btree (bucket_id, name);
+create index idx_objects_bucket_id_name on storage.objects (bucket_id, name collate "C");
+create index idx_objects_bucket_id_name_lower on storage.objects (bucket_id, lower(name) collate "C");
+create index name_prefix_search on storage.objects using btree (name text_pattern_ops);
+comment on column storage.objects.owner is 'Field is deprecated, use owner_id instead';
+
+create table storage.s3_multipart_uploads (
+  id text primary key,
+  in_progress_size bigint not null default 0,
+  upload_signature text not null,
+  bucket_id text not null references storage.buckets (id),
+  key text collate "C" not null,
+  version text not null,
+  owner_id text,
+  created_at timestamptz not null default now(),
+  user_metadata jsonb
+);
+create index idx_multipart_uploads_list
+  on storage.s3_multipart_uploads (bucket_id, key, created_at);
+
+create table storage.s3_multipart_uploads_parts (
+  id uuid primary key default gen_random_uuid(),
+  upload_id text not null references storage.s3_multipart_uploads (id) on delete cascade,
+  size bigint not null default 0,
+  part_number integer not null,
+  bucket_id text not null references storage.buckets (id),
+  key text collate "C" not null,
+  etag text not null,
+  owner_id text,
+  version text not null,
+  created_at timestamptz not null default now()
+);
+
+create table storage.buckets_analytics (
+  id text primary key,
+  type storage.buckettype not null default 'ANALYTICS',
+  format text not null default 'ICEBERG',
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+alter table storage.migrations enable row level security;
+alter table storage.buckets enable row level security;
+alter table storage.objects enable row level security;
+alter table storage.s3_multipart_uploads enable row level security;
+alter table storage.s3_multipart_uploads_parts enable row level security;
+alter table storage.buckets_analytics enable row level security;
+
+-- The migration history the real server records (names only: bodies differ, hashes are ours).
+insert into storage.migrations (id, name, hash)
+select n, name, md5(name)::varchar(40)
+from unnest(array[
+  'create-migrations-table', 'initialmigration', 'storage-schema', 'pathtoken-column',
+  'add-migrations-rls', 'add-size-functions', 'change-column-name-in-get-size',
+  'add-rls-to-buckets', 'add-public-to-buckets', 'fix-search-function',
+  'search-files-search-function', 'add-trigger-to-auto-update-updated_at-column',
+  'add-automatic-avif-detection-flag', 'add-bucket-custom-limits', 'use-bytes-for-max-size',
+  'add-can-insert-object-function', 'add-version', 'drop-owner-foreign-key',
+  'add_owner_id_column_deprecate_owner', 'alter-default-value-objects-id',
+  'list-objects-with-delimiter', 's3-multipart-uploads', 's3-multipart-uploads-big-ints',
+  'optimize-search-function', 'operation-function', 'custom-metadata'
+]) with ordinality as t(name, n);
+
+-- ---------------------------------------------------------------------------------------------
+-- Path helpers
+-- ---------------------------------------------------------------------------------------------
+create function storage.foldername(name text) returns text[]
+language plpgsql immutable as $$
+declare
+  _parts text[];
+begin
+  select string_to_array(name, '/') into _parts;
+  return _parts[1 : array_length(_parts, 1) - 1];
+end
+$$;
+
+create function storage.filename(name text) returns text
+language plpgsql immutable as $$
+declare
+  _parts text[];
+begin
+  select string_to_array(name, '/') into _parts;
+  return _parts[array_length(_parts, 1)];
+end
+$$;
+
+create function storage.extension(name text) returns text
+language plpgsql immutable as $$
+declare
+  _parts text[];
+  _filename text;
+begin
+  select string_to_array(name, '/') into _parts;
+  select _parts[array_length(_parts, 1)] into _filename;
+  return reverse(split_part(reverse(_filename), '.', 1));
+end
+$$;
+
+-- The key up to and including the first delimiter after the prefix, or NULL for a leaf.
+create function storage.get_common_prefix(p_key text, p_prefix text, p_delimiter text)
+returns text language sql immutable as $$
+  select case
+    when position(p_delimiter in substring(p_key from length(p_prefix) + 1)) > 0
+    then left(p_key, length(p_prefix) + position(p_delimiter in substring(p_key from length(p_prefix) + 1)))
+    else null
+  end
+$$;
+
+create function storage.get_size_by_bucket() returns table (size bigint, bucket_id text)
+language plpgsql stable as $$
+begin
+  return query
+    select sum((obj.metadata ->> 'size')::bigint)::bigint as size, obj.bucket_id
+    from storage.objects as obj
+    group by obj.bucket_id;
+end
+$$;
+
+create function storage.operation() returns text
+language plpgsql stable as $$
+begin
+  return current_setting('storage.operation', true);
+end
+$$;
+
+create function storage.allow_only_operation(expected_operation text) returns boolean
+language plpgsql stable as $$
+declare
+  _op text := storage.operation();
+begin
+  if _op is null or expected_operation is null then
+    return false;
+  end if;
+  return regexp_replace(_op, '^storage\.', '') = regexp_replace(expected_operation, '^storage\.', '');
+end
+$$;
+
+create function storage.allow_any_operation(expected_operations text[]) returns boolean
+language plpgsql stable as $$
+declare
+  _op text := storage.operation();
+begin
+  if _op is null or expected_operations is null then
+    return false;
+  end if;
+  return exists (
+    select 1 from unnest(expected_operations) as e(op)
+    where regexp_replace(e.op, '^storage\.', '') = regexp_replace(_op, '^storage\.', '')
+  );
+end
+$$;
+
+-- Legacy permission probe: inserts, then raises PT200 so the insert rolls back.
+create function storage.can_insert_object(bucketid text, name text, owner uuid, metadata jsonb)
+returns void language plpgsql as $$
+begin
+  insert into storage.objects (bucket_id, name, owner, metadata)
+  values (bucketid, name, owner, metadata);
+  raise sqlstate 'PT200' using message = 'ROLLBACK', detail = 'rollback successful insert';
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Triggers
+-- ---------------------------------------------------------------------------------------------
+create function storage.update_updated_at_column() returns trigger
+language plpgsql as $$
+begin
+  new.updated_at = now();
+  return new;
+end
+$$;
+
+create function storage.enforce_bucket_name_length() returns trigger
+language plpgsql as $$
+begin
+  if length(new.name) > 100 then
+    raise exception 'bucket name "%" is too long (% characters). Max is 100.', new.name, length(new.name);
+  end if;
+  return new;
+end
+$$;
+
+create function storage.protect_delete() returns trigger
+language plpgsql as $$
+begin
+  if coalesce(current_setting('storage.allow_delete_query', true), 'false') <> 'true' then
+    raise exception 'Direct deletion from storage tables is not allowed. Use the Storage API instead.'
+      using hint = 'This prevents accidental data loss from orphaned objects.', errcode = '42501';
+  end if;
+  return null;
+end
+$$;
+
+create trigger update_objects_updated_at before update on storage.objects
+  for each row execute function storage.update_updated_at_column();
+create trigger enforce_bucket_name_length_trigger before insert or update of name on storage.buckets
+  for each row execute function storage.enforce_bucket_name_length();
+create trigger protect_objects_delete before delete on storage.objects
+  for each statement execute function storage.protect_delete();
+create trigger protect_buckets_delete before delete on storage.buckets
+  for each statement execute function storage.protect_delete();
+
+-- ---------------------------------------------------------------------------------------------
+-- Listing (v1.34+ semantics). list v1 -> search; list-v2 -> search_v2, which sends name order
+-- to list_objects_with_delimiter (skip-scan) and timestamp order to search_by_timestamp.
+-- All SECURITY INVOKER: RLS on storage.objects filters what the caller sees.
+-- ---------------------------------------------------------------------------------------------
+
+-- list v1. Prefix + search match case-insensitively (lower(name) COLLATE "C" order); folders and
+-- files interleave in that order for a name sort; timestamp sorts put folders first. Names are
+-- relative to `prefix`. `levels` is accepted and unused. The limit is capped at 1500.
+create function storage.search(
+  prefix text, bucketname text, limits integer default 100, levels integer default 1,
+  offsets integer default 0, search text default '', sortcolumn text default 'name',
+  sortorder text default 'asc'
+) returns table (
+  name text, id uuid, updated_at timestamptz, created_at timestamptz,
+  last_accessed_at timestamptz, metadata jsonb
+) language plpgsql stable as $fn$
+declare
+  _limit integer := least(coalesce(limits, 100), 1500);
+  _offset integer := greatest(coalesce(offsets, 0), 0);
+  _full text := coalesce(prefix, '') || coalesce(search, '');
+  _low text := lower(coalesce(prefix, '') || coalesce(search, ''));
+  _plen integer := length(coalesce(prefix, ''));
+  _asc boolean := lower(coalesce(sortorder, 'asc')) = 'asc';
+  _col text := lower(coalesce(sortcolumn, 'name'));
+  _upper text;
+  _seek text;
+  _peek text;
+  _cp text;
+  _row record;
+  _count integer := 0;
+  _skipped integer := 0;
+  _batch integer;
+  _hit_folder boolean;
+begin
+  if _col not in ('name', 'updated_at', 'created_at', 'last_accessed_at') then
+    _col := 'name';
+  end if;
+
+  if _col <> 'name' then
+    return query execute format($q$
+      with matched as (
+        select o.name as full_name, substring(o.name from $3 + 1) as rest,
+               o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata
+        from storage.objects o
+        where o.bucket_id = $2 and lower(left(o.name, length($1))) = lower($1)
+      ), entries as (
+        select split_part(m.rest, '/', 1) as name, null::uuid as id,
+               null::timestamptz as updated_at, null::timestamptz as created_at,
+               null::timestamptz as last_accessed_at, null::jsonb as metadata,
+               0 as grp, null::timestamptz as sort_ts
+        from matched m where position('/' in m.rest) > 0
+        group by split_part(m.rest, '/', 1)
+        union all
+        select m.rest, m.id, m.updated_at, m.created_at, m.last_accessed_at, m.metadata,
+               1, m.%1$I
+        from matched m where position('/' in m.rest) = 0
+      )
+      select e.name, e.id, e.updated_at, e.created_at, e.last_accessed_at, e.metadata
+      from entries e
+      order by e.grp, case when e.grp = 0 then e.name end collate "C" %2$s,
+               e.sort_ts %2$s, e.name collate "C" %2$s
+      limit $4 offset $5
+    $q$, _col, case when _asc then 'asc' else 'desc' end)
+    using _full, bucketname, _plen, _limit, _offset;
+    return;
+  end if;
+
+  -- Name order: skip-scan over (bucket_id, lower(name) COLLATE "C"), one probe per folder.
+  if _low <> '' then
+    _upper := left(_low, -1) || chr(ascii(right(_low, 1)) + 1);
+  end if;
+  _batch := least(greatest(_limit * 2, 100), 1000);
+
+  if _asc then
+    _seek := _low;
+  else
+    select o.name into _peek from storage.objects o
+    where o.bucket_id = bucketname and lower(o.name) collate "C" >= _low
+      and (_upper is null or lower(o.name) collate "C" < _upper)
+    order by lower(o.name) collate "C" desc limit 1;
+    if _peek is null then
+      return;
+    end if;
+    _seek := lower(_peek) || chr(1);
+  end if;
+
+  loop
+    exit when _count >= _limit;
+    if _asc then
+      select o.name into _peek from storage.objects o
+      where o.bucket_id = bucketname and lower(o.name) collate "C" >= _seek
+        and (_upper is null or lower(o.name) collate "C" < _upper)
+      order by lower(o.name) collate "C" asc limit 1;
+    else
+      select o.name into _peek from storage.objects o
+      where o.bucket_id = bucketname and lower(o.name) collate "C" < _seek
+        and lower(o.name) collate "C" >= _low
+      order by lower(o.name) collate "C" desc limit 1;
+    end if;
+    exit when _peek is null;
+
+    _cp := storage.get_common_prefix(lower(_peek), _low, '/');
+    if _cp is not null then
+      if _skipped < _offset then
+        _skipped := _skipped + 1;
+      else
+        name := substring(rtrim(storage.get_common_prefix(_peek, _full, '/'), '/') from _plen + 1);
+        id := null; updated_at := null; created_at := null; last_accessed_at := null;
+        metadata := null;
+        return next;
+        _count := _count + 1;
+      end if;
+      if _asc then
+        _seek := left(_cp, -1) || chr(ascii('/') + 1);
+      else
+        _seek := _cp;
+      end if;
+    else
+      _hit_folder := false;
+      for _row in
+        select o.name as n, o.id as i, o.updated_at as u, o.created_at as c,
+               o.last_accessed_at as l, o.metadata as m
+        from storage.objects o
+        where o.bucket_id = bucketname
+          and case when _asc
+            then lower(o.name) collate "C" >= _seek
+                 and (_upper is null or lower(o.name) collate "C" < _upper)
+            else lower(o.name) collate "C" < _seek and lower(o.name) collate "C" >= _low end
+        order by case when _asc then lower(o.name) collate "C" end asc,
+                 case when not _asc then lower(o.name) collate "C" end desc
+        limit _batch
+      loop
+        if storage.get_common_prefix(lower(_row.n), _low, '/') is not null then
+          _seek := case when _asc then lower(_row.n) else lower(_row.n) || chr(1) end;
+          _hit_folder := true;
+          exit;
+        end if;
+        if _skipped < _offset then
+          _skipped := _skipped + 1;
+        else
+          name := substring(_row.n from _plen + 1);
+          id := _row.i; updated_at := _row.u; created_at := _row.c; last_accessed_at := _row.l;
+          metadata := _row.m;
+          return next;
+          _count := _count + 1;
+        end if;
+        _seek := case when _asc then lower(_row.n) || chr(1) else lower(_row.n) end;
+        exit when _count >= _limit;
+      end loop;
+    end if;
+  end loop;
+end
+$fn$;
+
+-- S3-style listing in byte order (COLLATE "C"), case-sensitive prefix. A common prefix comes
+-- back once, as the folder's full name without the trailing delimiter and with NULL columns.
+create function storage.list_objects_with_delimiter(
+  _bucket_id text, prefix_param text, delimiter_param text, max_keys integer default 100,
+  start_after text default '', next_token text default '', sort_order text default 'asc'
+) returns table (
+  name text, id uuid, metadata jsonb, updated_at timestamptz, created_at timestamptz,
+  last_accessed_at timestamptz
+) language plpgsql stable as $fn$
+declare
+  _asc boolean := lower(coalesce(sort_order, 'asc')) = 'asc';
+  _prefix text := coalesce(prefix_param, '');
+  _start text := case when coalesce(next_token, '') <> '' then next_token
+                      else coalesce(start_after, '') end;
+  _upper text;
+  _seek text;
+  _peek text;
+  _cp text;
+  _row record;
+  _count integer := 0;
+  _batch integer := least(greatest(coalesce(max_keys, 100) * 2, 100), 1000);
+begin
+  if _prefix <> '' then
+    _upper := left(_prefix, -1) || chr(ascii(right(_prefix, 1)) + 1);
+  end if;
+
+  if _start = '' then
+    if _asc then
+      _seek := _prefix;
+    else
+      select o.name into _peek from storage.objects o
+      where o.bucket_id = _bucket_id and o.name collate "C" >= _prefix
+        and (_upper is null or o.name collate "C" < _upper)
+      order by o.name collate "C" desc limit 1;
+      if _peek is null then
+        return;
+      end if;
+      _seek := _peek || chr(1);
+    end if;
+  elsif exists (
+    select 1 from storage.objects o
+    where o.bucket_id = _bucket_id
+      and starts_with(o.name collate "C", _start || delimiter_param)
+  ) then
+    -- The cursor names a folder: continue after (or before) all of it.
+    _seek := case when _asc then _start || chr(ascii(delimiter_param) + 1) else _start end;
+  else
+    _seek := case when _asc then _start || chr(1) else _start end;
+  end if;
+
+  loop
+    exit when _count >= max_keys;
+    if _asc then
+      select o.name into _peek from storage.objects o
+      where o.bucket_id = _bucket_id and o.name collate "C" >= _seek
+        and (_upper is null or o.name collate "C" < _upper)
+      order by o.name collate "C" asc limit 1;
+    else
+      select o.name into _peek from storage.objects o
+      where o.bucket_id = _bucket_id and o.name collate "C" < _seek
+        and o.name collate "C" >= _prefix
+      order by o.name collate "C" desc limit 1;
+    end if;
+    exit when _peek is null;
+
+    _cp := storage.get_common_prefix(_peek, _prefix, delimiter_param);
+    if _cp is not null then
+      name := rtrim(_cp, delimiter_param);
+      id := null; metadata := null; updated_at := null; created_at := null;
+      last_accessed_at := null;
+      return next;
+      _count := _count + 1;
+      _seek := case when _asc then left(_cp, -1) || chr(ascii(delimiter_param) + 1) else _cp end;
+    else
+      for _row in
+        select o.name as n, o.id as i, o.metadata as m, o.updated_at as u, o.created_at as c,
+               o.last_accessed_at as l
+        from storage.objects o
+        where o.bucket_id = _bucket_id
+          and case when _asc
+            then o.name collate "C" >= _seek and (_upper is null or o.name collate "C" < _upper)
+            else o.name collate "C" < _seek and o.name collate "C" >= _prefix end
+        order by case when _asc then o.name collate "C" end asc,
+                 case when not _asc then o.name collate "C" end desc
+        limit _batch
+      loop
+        if storage.get_common_prefix(_row.n, _prefix, delimiter_param) is not null then
+          _seek := case when _asc then _row.n else _row.n || chr(1) end;
+          exit;
+        end if;
+        name := _row.n; id := _row.i; metadata := _row.m; updated_at := _row.u;
+        created_at := _row.c; last_accessed_at := _row.l;
+        return next;
+        _count := _count + 1;
+        _seek := case when _asc then _row.n || chr(1) else _row.n end;
+        exit when _count >= max_keys;
+      end loop;
+    end if;
+  end loop;
+end
+$fn$;
+
+-- list-v2 ordered by a timestamp: folders carry MIN(created_at) of their children; the cursor is
+-- (timestamp at millisecond precision, name).
+create function storage.search_by_timestamp(
+  p_prefix text, p_bucket_id text, p_limit integer, p_level integer, p_start_after text,
+  p_sort_order text, p_sort_column text, p_sort_column_after text
+) returns table (
+  key text, name text, id uuid, updated_at timestamptz, created_at timestamptz,
+  last_accessed_at timestamptz, metadata jsonb
+) language plpgsql stable as $fn$
+declare
+  _ord text := case when lower(coalesce(p_sort_order, 'asc')) = 'desc' then 'desc' else 'asc' end;
+  _col text := case when p_sort_column in ('updated_at', 'created_at') then p_sort_column
+                    else 'created_at' end;
+begin
+  return query execute format($q$
+    with raw as (
+      select o.name, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata,
+             storage.get_common_prefix(o.name, $1, '/') as cp
+      from storage.objects o
+      where o.bucket_id = $2 and starts_with(o.name collate "C", $1)
+    ), combined as (
+      select rtrim(r.cp, '/') as name, null::uuid as id, min(r.created_at) as updated_at,
+             min(r.created_at) as created_at, null::timestamptz as last_accessed_at,
+             null::jsonb as metadata
+      from raw r where r.cp is not null group by r.cp
+      union all
+      select r.name, r.id, r.updated_at, r.created_at, r.last_accessed_at, r.metadata
+      from raw r where r.cp is null
+    )
+    select split_part(c.name, '/', $3) as key, c.name, c.id, c.updated_at, c.created_at,
+           c.last_accessed_at, c.metadata
+    from combined c
+    where $5 = '' or row(date_trunc('milliseconds', c.%1$I), c.name collate "C")
+      %3$s row(coalesce(nullif($6, '')::timestamptz, 'epoch'::timestamptz), $5)
+    order by coalesce(date_trunc('milliseconds', c.%1$I), 'epoch'::timestamptz) %2$s,
+             c.name collate "C" %2$s
+    limit $4
+  $q$, _col, _ord, case when _ord = 'asc' then '>' else '<' end)
+  using coalesce(p_prefix, ''), p_bucket_id, p_level, p_limit, coalesce(p_start_after, ''),
+        coalesce(p_sort_column_after, '');
+end
+$fn$;
+
+create function storage.search_v2(
+  prefix text, bucket_name text, limits integer default 100, levels integer default 1,
+  start_after text default '', sort_order text default 'asc', sort_column text default 'name',
+  sort_column_after text default ''
+) returns table (
+  key text, name text, id uuid, updated_at timestamptz, created_at timestamptz,
+  last_accessed_at timestamptz, metadata jsonb
+) language plpgsql stable as $fn$
+declare
+  _limit integer := least(coalesce(limits, 100), 1500);
+  _ord text := lower(coalesce(sort_order, 'asc'));
+  _col text := lower(coalesce(sort_column, 'name'));
+begin
+  if _ord not in ('asc', 'desc') then
+    _ord := 'asc';
+  end if;
+  if _col not in ('name', 'updated_at', 'created_at') then
+    _col := 'name';
+  end if;
+  if _col = 'name' then
+    return query
+      select split_part(l.name, '/', levels) as key, l.name, l.id, l.updated_at, l.created_at,
+             l.last_accessed_at, l.metadata
+      from storage.list_objects_with_delimiter(
+        bucket_name, coalesce(prefix, ''), '/', _limit, coalesce(start_after, ''), '', _ord
+      ) l;
+  else
+    return query select * from storage.search_by_timestamp(
+      prefix, bucket_name, _limit, levels, start_after, _ord, _col, sort_column_after
+    );
+  end if;
+end
+$fn$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Grants as hosted (HOSTED_ROLES.md §2, §7 item 8). Default privileges (00_roles.sql) already
+-- gave ALL on the new tables and functions to postgres and the API roles.
+-- ---------------------------------------------------------------------------------------------
+grant all on storage.buckets, storage.objects to postgres with grant option;
+grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+revoke all on storage.migrations from anon, authenticated, service_role, postgres;
+
+reset role;
