@@ -39,7 +39,13 @@ export async function generateKeys(): Promise<StackKeys> {
   const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
   const kid = crypto.randomUUID();
   const signingKey = { ...(await exportJWK(privateKey)), kid, alg: "ES256", use: "sig" };
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig", key_ops: ["verify"] };
+  const publicJwk = {
+    ...(await exportJWK(publicKey)),
+    kid,
+    alg: "ES256",
+    use: "sig",
+    key_ops: ["verify"],
+  };
   return { legacyJwtSecret, signingKey, jwks: { keys: [publicJwk] } };
 }
 

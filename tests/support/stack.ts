@@ -23,7 +23,8 @@ let keysCached: Promise<StackKeys> | undefined;
 /** The running stack's credentials. */
 export function stack(): Promise<StackCredentials> {
   cached ??= readCredentials(
-    Deno.env.get("STOWAGE_CREDENTIALS") ?? new URL("../../.stack/credentials.json", import.meta.url).pathname,
+    Deno.env.get("STOWAGE_CREDENTIALS") ??
+      new URL("../../.stack/credentials.json", import.meta.url).pathname,
   );
   return cached;
 }
@@ -59,7 +60,9 @@ export async function tokenFor(
  * Creates a user in `auth.users` (optionally on a plan, when `stowage.user_plans` exists)
  * and returns it with a one-hour token.
  */
-export async function createUser(options: { email?: string; plan?: string } = {}): Promise<TestUser> {
+export async function createUser(
+  options: { email?: string; plan?: string } = {},
+): Promise<TestUser> {
   const id = crypto.randomUUID();
   const email = options.email ?? `user-${id.slice(0, 8)}@test.example`;
   const sql = await adminSql();
@@ -86,5 +89,7 @@ export async function client(token?: string): Promise<SupabaseClient> {
 /** A supabase-js client with the service_role key. */
 export async function serviceClient(): Promise<SupabaseClient> {
   const s = await stack();
-  return createClient(s.url, s.serviceRoleKey, { auth: { persistSession: false, autoRefreshToken: false } });
+  return createClient(s.url, s.serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
 }

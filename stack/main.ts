@@ -1,0 +1,233 @@
+/**
+ * @module Entry point of the Docker-less local stack (`npm start`, `deno task
+ * stack`): PostgreSQL with the Supabase baseline, migrations by the real
+ * `supabase db push`, the Storage-API double, the functions, and one gateway.
+ * Runs in the foreground; SIGINT or SIGTERM stops everything it started.
+ *
+ * Environment: STOWAGE_PORT (54321), STOWAGE_DB_PORT (54322),
+ * STOWAGE_STACK_DIR (.stack), STOWAGE_QUIET=1 (no banner).
+ */
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+import {
+  findPostgresBin,
+  initCluster,
+  type PostgresServer,
+  removeCluster,
+  startServer,
+} from "./postgres.ts";
+import { applyBaseline, databaseUrls, pushMigrations } from "./database.ts";
+import { loadOrCreateKeys, signApiKey, signUserToken, type StackKeys } from "./keys.ts";
+import { freePort, FunctionsHost } from "./functions.ts";
+import { createGateway } from "./gateway.ts";
+const storageApiModule = Deno.env.get("STUB_STORAGE") ?? "./storage-api/mod.ts";
+const { createStorageApi } = await import(storageApiModule);
+import type { StackCredentials, StackUser } from "./credentials.ts";
+
+const projectDir = resolve(new URL("..", import.meta.url).pathname);
+const port = Number(Deno.env.get("STOWAGE_PORT") ?? 54321);
+const dbPort = Number(Deno.env.get("STOWAGE_DB_PORT") ?? 54322);
+const stackDir = resolve(projectDir, Deno.env.get("STOWAGE_STACK_DIR") ?? ".stack");
+const quiet = Deno.env.get("STOWAGE_QUIET") === "1";
+const DEV_USERS = ["alice@example.com", "bob@example.com", "carol@example.com"];
+
+const cleanups: (() => Promise<void>)[] = [];
+let stopping: Promise<void> | undefined;
+
+function log(message: string): void {
+  if (!quiet) console.log(message);
+}
+
+/** Stops everything started so far, newest first. */
+function shutdown(): Promise<void> {
+  stopping ??= (async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        console.error(`stack: while stopping: ${(error as Error).message}`);
+      }
+    }
+    await Deno.remove(join(stackDir, "credentials.json")).catch(() => {});
+  })();
+  return stopping;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    log(`\nstack: ${signal}, stopping...`);
+    shutdown().then(() => Deno.exit(0));
+  });
+}
+
+async function devUsers(adminUrl: string, keys: StackKeys, url: string): Promise<StackUser[]> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    const hasPlans = (await sql`select to_regclass('stowage.user_plans') is not null as ok`)[0].ok;
+    const rows = hasPlans
+      ? await sql`select u.id::text, u.email, coalesce(p.plan_id, 'free') as plan
+                    from auth.users u left join stowage.user_plans p on p.user_id = u.id
+                   where u.email = any(${DEV_USERS}) order by u.email`
+      : await sql`select id::text, email, 'free' as plan from auth.users where email = any(${DEV_USERS}) order by email`;
+    const users: StackUser[] = [];
+    for (const row of rows) {
+      users.push({
+        email: row.email,
+        id: row.id,
+        plan: row.plan,
+        accessToken: await signUserToken(keys, {
+          sub: row.id,
+          email: row.email,
+          issuerUrl: url,
+          expiresIn: 24 * 3600,
+        }),
+      });
+    }
+    return users;
+  } finally {
+    await sql.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await Deno.mkdir(stackDir, { recursive: true });
+  await Deno.remove(join(stackDir, "credentials.json")).catch(() => {});
+  const keys = await loadOrCreateKeys(join(stackDir, "keys.json"));
+  const url = `http://127.0.0.1:${port}`;
+
+  log("stack: starting PostgreSQL");
+  const bin = await findPostgresBin(join(stackDir, "tools"));
+  const dataDir = await initCluster(bin, join(stackDir, "pg"));
+  const pg: PostgresServer = await startServer(
+    bin,
+    dataDir,
+    dbPort,
+    join(stackDir, "postgres.log"),
+  );
+  cleanups.push(async () => {
+    await pg.stop();
+    await removeCluster(join(stackDir, "pg"));
+  });
+
+  const db = databaseUrls(dbPort);
+  log("stack: applying the Supabase baseline");
+  await applyBaseline(db.admin, join(projectDir, "stack/baseline"));
+  log("stack: supabase db push");
+  await pushMigrations(projectDir, db.postgres);
+
+  const storageDir = join(stackDir, "storage");
+  await Deno.remove(storageDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(storageDir, { recursive: true });
+  const storage = createStorageApi({
+    databaseUrl: db.storage,
+    dataDir: storageDir,
+    legacyJwtSecret: keys.legacyJwtSecret,
+    jwks: keys.jwks as { keys: JsonWebKey[] },
+  });
+  cleanups.push(() => storage.close());
+
+  const anonKey = await signApiKey(keys, "anon");
+  const serviceRoleKey = await signApiKey(keys, "service_role");
+  const webhookSecret = Deno.env.get("ASSISTANT_WEBHOOK_SECRET") ??
+    `whsec-local-${crypto.randomUUID()}`;
+  const internalPort = freePort();
+  const functionEnv: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    NO_COLOR: "1",
+    SUPABASE_URL: `http://127.0.0.1:${internalPort}`,
+    SUPABASE_ANON_KEY: anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
+    SUPABASE_DB_URL: db.postgres,
+    SUPABASE_JWKS: JSON.stringify(keys.jwks),
+    PUBLIC_SUPABASE_URL: url,
+    LEGACY_JWT_SECRET: keys.legacyJwtSecret,
+    ASSISTANT_WEBHOOK_SECRET: webhookSecret,
+  };
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir) functionEnv.DENO_DIR = denoDir;
+  for (const [k, v] of Object.entries(Deno.env.toObject())) {
+    // Pass-through for tuning our own variables (never SUPABASE_*).
+    if (/^(UPLOAD_URL_TTL_SECONDS|FOLDER_DELETE_BUDGET_MS|RESERVATION_GRACE_SECONDS)$/.test(k)) {
+      functionEnv[k] = v;
+    }
+  }
+  const functionsDir = join(projectDir, "supabase/functions");
+  const functions = new FunctionsHost(
+    functionsDir,
+    functionEnv,
+    join(stackDir, "functions.log"),
+    await FunctionsHost.discover(functionsDir),
+  );
+  cleanups.push(() => functions.stop());
+
+  const handler = createGateway({
+    functions,
+    storage: storage.handler,
+    jwks: keys.jwks,
+    examplesDir: join(projectDir, "examples/web/dist"),
+  });
+  const onError = (error: unknown) => {
+    console.error(`gateway: ${(error as Error).stack ?? error}`);
+    return new Response(
+      JSON.stringify({ message: "An invalid response was received from the upstream server" }),
+      {
+        status: 502,
+        headers: { "content-type": "application/json" },
+      },
+    );
+  };
+  for (const p of [port, internalPort]) {
+    const server = Deno.serve({ hostname: "127.0.0.1", port: p, onListen() {}, onError }, handler);
+    cleanups.push(() => server.shutdown());
+  }
+  log("stack: starting functions");
+  await functions.startAll();
+
+  const credentials: StackCredentials = {
+    url,
+    anonKey,
+    serviceRoleKey,
+    legacyJwtSecret: keys.legacyJwtSecret,
+    dbUrl: db.postgres,
+    adminDbUrl: db.admin,
+    storageDbUrl: db.storage,
+    assistantWebhookSecret: webhookSecret,
+    keysFile: join(stackDir, "keys.json"),
+    stackDir,
+    users: await devUsers(db.admin, keys, url),
+  };
+  const tmp = join(stackDir, "credentials.json.tmp");
+  await Deno.writeTextFile(tmp, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  await Deno.rename(tmp, join(stackDir, "credentials.json"));
+
+  log([
+    "",
+    `Stowage local stack is up (${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops it.`,
+    "",
+    `  API URL          ${url}`,
+    `  Functions        ${url}/functions/v1/{${functions.names.join(",")}}`,
+    `  Storage API      ${url}/storage/v1`,
+    `  JWKS             ${url}/auth/v1/.well-known/jwks.json`,
+    `  Example page     ${url}/examples/web/`,
+    `  DB URL           ${db.postgres}`,
+    `  anon key         ${anonKey}`,
+    `  service_role key ${serviceRoleKey}`,
+    "",
+    ...credentials.users.map((u) =>
+      `  ${u.email.padEnd(18)} ${u.plan.padEnd(5)} ${u.id}\n    token ${u.accessToken}`
+    ),
+    "",
+    `  Everything above is in ${join(stackDir, "credentials.json")}; logs in ${stackDir}/*.log`,
+    "",
+  ].join("\n"));
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`stack: failed to start: ${(error as Error).message}`);
+  await shutdown();
+  Deno.exit(1);
+}

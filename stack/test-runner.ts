@@ -1,0 +1,223 @@
+/**
+ * @module The test command's runner: starts a fresh stack of its own (free
+ * ports, its own folder under `.stack-test/`), runs the Deno tests (unit and
+ * integration, with STOWAGE_CREDENTIALS pointing at the stack) and the pgTAP
+ * files with pg_prove, stops the stack even when a test fails, and ends with
+ * one line `N passed, N failed, N skipped` over all runners.
+ *
+ * Arguments are passed to `deno test` (e.g. a path to run only some files).
+ */
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+import { freePort } from "./functions.ts";
+import { readCredentials } from "./credentials.ts";
+
+const projectDir = resolve(new URL("..", import.meta.url).pathname);
+
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+const total: Tally = { passed: 0, failed: 0, skipped: 0 };
+const lines: string[] = [];
+
+function add(name: string, t: Tally): void {
+  total.passed += t.passed;
+  total.failed += t.failed;
+  total.skipped += t.skipped;
+  lines.push(`${name}: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
+}
+
+/** Runs a command, echoing its output, and returns the output. */
+async function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; text: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env,
+    cwd: projectDir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>, out: typeof Deno.stdout) => {
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      await out.write(chunk);
+    }
+  };
+  await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  return { code: (await child.status).code, text };
+}
+
+/** Parses deno test's closing line, e.g. `ok | 4 passed (2 steps) | 0 failed | 1 ignored (137ms)`. */
+export function parseDenoSummary(text: string): Tally | undefined {
+  const m = text.match(
+    /^(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \| (\d+) ignored)?/m,
+  );
+  if (!m) return undefined;
+  return { passed: Number(m[2]), failed: Number(m[3]), skipped: Number(m[4] ?? 0) };
+}
+
+/** Counts TAP results from `pg_prove --verbose` output. */
+export function parseTap(text: string): Tally {
+  let passed = 0, failed = 0, skipped = 0;
+  for (const line of text.split("\n")) {
+    if (/^\s*ok \d+.*# SKIP/i.test(line)) skipped++;
+    else if (/^\s*ok \d+/.test(line)) passed++;
+    else if (/^\s*not ok \d+/.test(line)) failed++;
+  }
+  return { passed, failed, skipped };
+}
+
+async function startStack(
+  dir: string,
+): Promise<{ child: Deno.ChildProcess; credentials: string; log: string }> {
+  const port = freePort();
+  let dbPort = freePort();
+  while (dbPort === port) dbPort = freePort();
+  await Deno.mkdir(dir, { recursive: true });
+  const log = join(dir, "stack.out");
+  const out = await Deno.open(log, { create: true, write: true, truncate: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", join(projectDir, "stack/main.ts")],
+    cwd: projectDir,
+    env: { STOWAGE_PORT: String(port), STOWAGE_DB_PORT: String(dbPort), STOWAGE_STACK_DIR: dir },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = out.writable.getWriter();
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const c of s) await writer.write(c).catch(() => {});
+  };
+  Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() =>
+    writer.close().catch(() => {})
+  );
+  let exited = false;
+  child.status.then(() => exited = true);
+  const credentials = join(dir, "credentials.json");
+  const deadline = Date.now() + 180_000;
+  while (true) {
+    try {
+      await Deno.stat(credentials);
+      break;
+    } catch { /* not ready */ }
+    if (exited || Date.now() > deadline) {
+      throw new Error(
+        `the test stack did not start:\n${await Deno.readTextFile(log).catch(() => "")}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, credentials, log };
+}
+
+async function stopStack(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 30_000);
+  await child.status;
+  clearTimeout(timer);
+}
+
+async function runPgTap(credentialsPath: string, env: Record<string, string>): Promise<void> {
+  const testsDir = join(projectDir, "supabase/tests/database");
+  let hasFiles = false;
+  try {
+    for await (const _ of Deno.readDir(testsDir)) {
+      hasFiles = true;
+      break;
+    }
+  } catch { /* no folder */ }
+  if (!hasFiles) return;
+  const creds = await readCredentials(credentialsPath);
+  const sql = postgres(creds.adminDbUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql`create extension if not exists pgtap with schema extensions`;
+  } catch (error) {
+    console.error(
+      `pgTAP is not installed (${(error as Error).message}); install postgresql-15-pgtap`,
+    );
+    add("pgTAP", { passed: 0, failed: 1, skipped: 0 });
+    return;
+  } finally {
+    await sql.end();
+  }
+  const url = new URL(creds.dbUrl);
+  console.log("\n== pgTAP (pg_prove)");
+  try {
+    const { text, code } = await run("pg_prove", [
+      "--verbose",
+      "--ext",
+      ".sql",
+      "-r",
+      "-h",
+      url.hostname,
+      "-p",
+      url.port,
+      "-U",
+      "postgres",
+      "-d",
+      "postgres",
+      testsDir,
+    ], { ...env, PGPASSWORD: "postgres", PGOPTIONS: "-c search_path=public,extensions" });
+    const tally = parseTap(text);
+    if (code !== 0 && tally.failed === 0) tally.failed = 1; // a file that died before its plan
+    add("pgTAP", tally);
+  } catch (error) {
+    console.error(
+      `pg_prove could not run (${
+        (error as Error).message
+      }); install libtap-parser-sourcehandler-pgtap-perl`,
+    );
+    add("pgTAP", { passed: 0, failed: 1, skipped: 0 });
+  }
+}
+
+async function main(): Promise<number> {
+  if (Deno.env.get("STOWAGE_CHECK_FAILED") === "1") {
+    add("deno task check", { passed: 0, failed: 1, skipped: 0 });
+  }
+  const dir = join(projectDir, ".stack-test", `run-${Deno.pid}`);
+  let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+  const onSignal = () => {
+    if (stack) stopStack(stack.child).finally(() => Deno.exit(130));
+    else Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    console.log("\n== starting a test stack");
+    stack = await startStack(dir);
+    const env = { STOWAGE_CREDENTIALS: stack.credentials, NO_COLOR: "1" };
+    console.log("\n== deno test (unit and integration)");
+    const args = Deno.args.length ? Deno.args : [];
+    const { text } = await run(Deno.execPath(), ["test", "-A", "--no-check", ...args], env);
+    const tally = parseDenoSummary(text);
+    add("deno test", tally ?? { passed: 0, failed: 1, skipped: 0 });
+    if (!Deno.args.length) await runPgTap(stack.credentials, env);
+  } catch (error) {
+    console.error((error as Error).message);
+    add("test stack", { passed: 0, failed: 1, skipped: 0 });
+  } finally {
+    if (stack) await stopStack(stack.child);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  console.log("\n" + lines.join("\n"));
+  console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  return total.failed > 0 ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
