@@ -1,0 +1,120 @@
+/**
+ * @module An S3 bucket (any S3-compatible endpoint) as a migration source.
+ * Credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ...).
+ */
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import type { SourceObject } from "./planner.ts";
+import type { S3Location, Source } from "./source.ts";
+import { CliError } from "../lib/errors.ts";
+import { mapPool } from "./pool.ts";
+
+/** Connection options for {@link S3Source}. */
+export interface S3Options {
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  /** Parallel HEAD requests while listing (content types). */
+  headConcurrency?: number;
+}
+
+/** Lists and reads objects below an `s3://bucket/prefix/`. */
+export class S3Source implements Source {
+  readonly description: string;
+  readonly deletable = false;
+  readonly #client: S3Client;
+  readonly #loc: S3Location;
+  readonly #headConcurrency: number;
+
+  constructor(loc: S3Location, options: S3Options = {}) {
+    this.#loc = loc;
+    this.description = `s3://${loc.bucket}/${loc.prefix}`;
+    this.#headConcurrency = options.headConcurrency ?? 16;
+    this.#client = new S3Client({
+      endpoint: options.endpoint,
+      region: options.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1",
+      forcePathStyle: options.pathStyle ?? false,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+  }
+
+  /**
+   * Lists every object (ListObjectsV2, all pages), then HEADs each one for its content
+   * type, which listings do not carry: the plan checks it against the bucket's MIME rules.
+   */
+  async *list(): AsyncIterable<SourceObject> {
+    let token: string | undefined;
+    do {
+      const page = await this.#call("list", () =>
+        this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#loc.bucket,
+            Prefix: this.#loc.prefix || undefined,
+            ContinuationToken: token,
+          }),
+        ));
+      const contents = (page.Contents ?? []).filter((o) =>
+        o.Key !== undefined && o.Key !== this.#loc.prefix
+      );
+      const objects = await mapPool(contents, this.#headConcurrency, async (o) => {
+        const key = o.Key!;
+        const etag = (o.ETag ?? "").replaceAll('"', "");
+        const head = key.endsWith("/")
+          ? undefined
+          : await this.#call(`head "${key}"`, () =>
+            this.#client.send(new HeadObjectCommand({ Bucket: this.#loc.bucket, Key: key })));
+        const obj: SourceObject = {
+          key: key.slice(this.#loc.prefix.length),
+          size: o.Size ?? 0,
+          stamp: etag,
+        };
+        if (/^[0-9a-f]{32}$/.test(etag)) obj.md5 = etag;
+        if (head?.ContentType) obj.contentType = head.ContentType;
+        return obj;
+      });
+      yield* objects;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async open(key: string): Promise<ReadableStream<Uint8Array>> {
+    const out = await this.#call(
+      `get "${key}"`,
+      () =>
+        this.#client.send(
+          new GetObjectCommand({ Bucket: this.#loc.bucket, Key: this.#loc.prefix + key }),
+        ),
+    );
+    if (!out.Body) throw new CliError("source_unavailable", `S3 returned no body for "${key}"`);
+    return out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+  }
+
+  remove(key: string): Promise<void> {
+    return Promise.reject(
+      new CliError(
+        "invalid_usage",
+        `Cannot delete "${key}": --delete-after works on local sources only`,
+      ),
+    );
+  }
+
+  close(): void {
+    this.#client.destroy();
+  }
+
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "Error";
+      throw new CliError("source_unavailable", `Cannot ${what} in ${this.description}: ${name}`, {
+        cause: error,
+      });
+    }
+  }
+}
