@@ -1,0 +1,87 @@
+/**
+ * @module Database access of the functions: one small `postgres` pool per
+ * isolate and the two ways to use it. {@link Db.withUser} runs one
+ * transaction as `authenticated` with the caller's claims (RLS decides);
+ * {@link Db.withService} runs one as `service_role`. This is the only module
+ * that imports the driver and the only call site that sets request claims.
+ */
+import postgres from "postgres";
+import type { UserClaims } from "./auth.ts";
+
+/** A transaction handle: tagged-template SQL bound to one connection. */
+export type Tx = postgres.TransactionSql;
+
+/** Database access as the caller or as the service role. */
+export interface Db {
+  /**
+   * Runs `fn` in one transaction as role `authenticated`, with `request.jwt.claims`,
+   * `request.jwt.claim.sub` and `request.jwt.claim.role` set transaction-locally.
+   */
+  withUser<T>(claims: UserClaims, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction as `service_role` with claims `{"role":"service_role"}`. */
+  withService<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Checks the database answers (for /health). */
+  ping(): Promise<void>;
+  /** Closes the pool. */
+  end(): Promise<void>;
+}
+
+/** Options of {@link createDb}. */
+export interface DbOptions {
+  /** Postgres URL (the direct one, or the transaction pooler's). */
+  url: string;
+  /** Through the transaction pooler: prepared statements must be off. */
+  usesPooler?: boolean;
+  /** Pool size; small on purpose (an isolate serves few requests at once). */
+  max?: number;
+  /** Statement timeout inside each transaction, in milliseconds. */
+  statementTimeoutMs?: number;
+}
+
+/**
+ * Creates the pool. Connections open lazily, so creating it never fails.
+ * @example const db = createDb({ url: config.databaseUrl, usesPooler: config.usesPooler });
+ */
+export function createDb(options: DbOptions): Db {
+  const sql = postgres(options.url, {
+    max: options.max ?? 4,
+    prepare: !options.usesPooler,
+    idle_timeout: 20,
+    connect_timeout: 5,
+    onnotice: () => {},
+    connection: { application_name: "stowage-functions" },
+  });
+  const timeout = `${options.statementTimeoutMs ?? 15_000}ms`;
+
+  // The one call site that sets the role and claims. The role is clamped to
+  // `authenticated` whatever the token says; set_config(..., true) is
+  // SET LOCAL, so nothing outlives the transaction on a pooled connection.
+  function scoped<T>(
+    role: "authenticated" | "service_role",
+    claims: Record<string, unknown>,
+    fn: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    return sql.begin(async (tx) => {
+      await tx`select
+          set_config('role', ${role}, true),
+          set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+          set_config('request.jwt.claim.sub', ${String(claims.sub ?? "")}, true),
+          set_config('request.jwt.claim.role', ${role}, true),
+          set_config('statement_timeout', ${timeout}, true)`;
+      return await fn(tx);
+    }) as Promise<T>;
+  }
+
+  return {
+    withUser: <T>(claims: UserClaims, fn: (tx: Tx) => Promise<T>) =>
+      scoped<T>("authenticated", { ...claims, role: "authenticated" }, fn),
+    withService: <T>(fn: (tx: Tx) => Promise<T>) =>
+      scoped<T>("service_role", { role: "service_role" }, fn),
+    async ping() {
+      await sql`select 1`;
+    },
+    async end() {
+      await sql.end({ timeout: 1 });
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * @module One place that turns anything thrown (database, Storage API, Hono,
+ * unknown) into an {@link AppError} and answers it as JSON with its real status.
+ */
+import { HTTPException } from "hono/http-exception";
+import { AppError, errorBody } from "./app-error.ts";
+
+export { AppError, ERROR_STATUS, type ErrorCode } from "./app-error.ts";
+import { fromPostgresError, isPostgresError } from "./pg-errors.ts";
+import { fromStorageError, isStorageError } from "./storage-errors.ts";
+
+/**
+ * Converts anything thrown into an AppError: AppErrors pass through; Postgres
+ * errors go through the SQLSTATE table; Storage-API errors through their body
+ * status; Hono HTTP exceptions (malformed JSON, body limits) keep their 4xx
+ * status; anything else is an internal error (and a bug: logged by the caller).
+ */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (isPostgresError(error)) return fromPostgresError(error);
+  if (isStorageError(error)) return fromStorageError(error);
+  if (error instanceof HTTPException) return fromHttpException(error);
+  if (error instanceof SyntaxError) {
+    return new AppError("invalid_request", "Send a valid JSON body", { cause: error });
+  }
+  return new AppError("internal_error", "Cannot complete the request: unexpected error", {
+    cause: error,
+  });
+}
+
+function fromHttpException(error: HTTPException): AppError {
+  if (error.status === 413) {
+    return new AppError("payload_too_large", "Send a smaller request body", { cause: error });
+  }
+  if (error.status === 415) {
+    return new AppError(
+      "invalid_request",
+      "Send the body as JSON (Content-Type: application/json)",
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error.status === 401) {
+    return new AppError("unauthorized", error.message || "Send a valid access token", {
+      cause: error,
+    });
+  }
+  if (error.status >= 400 && error.status < 500) {
+    const message = /json/i.test(error.message)
+      ? "Send a valid JSON body"
+      : error.message || "Send a valid request";
+    return new AppError("invalid_request", message, { cause: error, status: 400 });
+  }
+  return new AppError("internal_error", "Cannot complete the request: unexpected error", {
+    cause: error,
+  });
+}
+
+/**
+ * Answers an error as JSON with its real status. Unknown errors and 5xx are
+ * logged with their cause (never the request's secrets).
+ */
+export function errorResponse(error: unknown, headers?: HeadersInit): Response {
+  const appError = toAppError(error);
+  if (appError.status >= 500) {
+    console.error(`[${appError.code}] ${appError.message}`, appError.cause ?? "");
+  }
+  const responseHeaders = new Headers(headers);
+  responseHeaders.set("content-type", "application/json; charset=utf-8");
+  return new Response(JSON.stringify(errorBody(appError)), {
+    status: appError.status,
+    headers: responseHeaders,
+  });
+}
