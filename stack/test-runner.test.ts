@@ -1,0 +1,30 @@
+/**
+ * @module The test runner reads deno test's and pg_prove's results right.
+ */
+import assert from "node:assert/strict";
+import { parseDenoSummary, parseTap } from "./test-runner.ts";
+
+Deno.test("parseDenoSummary reads passed, failed and ignored, with or without steps", () => {
+  assert.deepEqual(parseDenoSummary("...\nok | 3 passed | 0 failed (30ms)\n"), {
+    passed: 3,
+    failed: 0,
+    skipped: 0,
+  });
+  assert.deepEqual(
+    parseDenoSummary("FAILED | 4 passed (2 steps) | 1 failed | 2 ignored (137ms)"),
+    { passed: 4, failed: 1, skipped: 2 },
+  );
+  assert.equal(parseDenoSummary("error: Module not found"), undefined);
+});
+
+Deno.test("parseTap counts ok, not ok and skips of pg_prove --verbose", () => {
+  const out = [
+    "supabase/tests/database/a.test.sql ..",
+    "1..3",
+    "ok 1 - first",
+    "not ok 2 - second",
+    "ok 3 # SKIP no reason",
+    "    ok 1 - nested subtest",
+  ].join("\n");
+  assert.deepEqual(parseTap(out), { passed: 2, failed: 1, skipped: 1 });
+});
