@@ -1,0 +1,133 @@
+-- stowage.reserve refuses SW507 quota_exceeded with the numbers, counting used + live reservations.
+begin;
+-- Fixture: two fresh users (alice, bob) and a managed bucket of this test's own (homes home/{uid}/).
+select gen_random_uuid() as alice, gen_random_uuid() as bob,
+       'stowage-test-' || substr(md5(random()::text), 1, 12) as bucket \gset
+insert into auth.users (id, email, aud, role) values
+  (:'alice', 'alice-' || :'alice' || '@test.example', 'authenticated', 'authenticated'),
+  (:'bob', 'bob-' || :'bob' || '@test.example', 'authenticated', 'authenticated');
+insert into storage.buckets (id, name) values (:'bucket', :'bucket');
+insert into stowage.bucket_homes (bucket_id, home_template) values (:'bucket', 'home/{uid}/');
+select json_build_object('sub', :'alice', 'role', 'authenticated')::text as alice_claims,
+       json_build_object('sub', :'bob', 'role', 'authenticated')::text as bob_claims,
+       'home/' || :'alice' || '/' as ahome, 'home/' || :'bob' || '/' as bhome \gset
+
+-- 'ok', or '<SQLSTATE> <message>' of what the statement raised.
+create function pg_temp.err(p_sql text) returns text language plpgsql as $$
+begin
+  execute p_sql;
+  return 'ok';
+exception when others then
+  return sqlstate || ' ' || sqlerrm;
+end $$;
+
+-- The Storage server's permission test: an insert (upsert: insert .. on conflict do update
+-- returning *) as the current role, metadata without size, always rolled back.
+create function pg_temp.permission_test(p_bucket text, p_name text, p_owner uuid, p_upsert boolean default false)
+returns text language plpgsql as $$
+begin
+  begin
+    if p_upsert then
+      insert into storage.objects as o (bucket_id, name, owner, owner_id, metadata, version)
+      values (p_bucket, p_name, p_owner, p_owner::text, '{"mimetype":"text/plain","contentLength":1}', '1')
+      on conflict (name, bucket_id) do update set metadata = excluded.metadata, version = excluded.version
+      returning o.id into strict p_name;
+    else
+      insert into storage.objects (bucket_id, name, owner, owner_id, metadata, version)
+      values (p_bucket, p_name, p_owner, p_owner::text, '{"mimetype":"text/plain","contentLength":1}', '1');
+    end if;
+    raise exception 'permission test rolled back' using errcode = 'PT200';
+  exception when sqlstate 'PT200' then
+    return 'ok';
+  end;
+exception when others then
+  return sqlstate || ' ' || sqlerrm;
+end $$;
+
+-- The Storage server's final write (as whatever role is current, normally service_role):
+-- insert .. on conflict do update with the complete metadata. Returns 'ok' or the error.
+create function pg_temp.final_write(p_bucket text, p_name text, p_owner uuid, p_size bigint,
+  p_mime text default 'text/plain', p_operation text default 'storage.object.upload_signed')
+returns text language plpgsql as $$
+begin
+  perform set_config('storage.operation', p_operation, true);
+  insert into storage.objects (bucket_id, name, owner, owner_id, metadata, version)
+  values (p_bucket, p_name, p_owner, p_owner::text,
+    jsonb_build_object('size', p_size, 'mimetype', p_mime, 'contentLength', p_size), gen_random_uuid()::text)
+  on conflict (name, bucket_id) do update
+    set metadata = excluded.metadata, version = excluded.version,
+        owner = coalesce(excluded.owner, storage.objects.owner),
+        owner_id = coalesce(excluded.owner_id, storage.objects.owner_id);
+  return 'ok';
+exception when others then
+  return sqlstate || ' ' || sqlerrm;
+end $$;
+
+-- Reserves one file as the current role/claims; returns 'ok' or the error.
+create function pg_temp.reserve(p_bucket text, p_path text, p_size bigint,
+  p_type text default 'text/plain', p_upsert boolean default false, p_user uuid default null)
+returns text language plpgsql as $$
+begin
+  perform stowage.reserve(p_bucket,
+    jsonb_build_array(jsonb_build_object('path', p_path, 'size', p_size, 'contentType', p_type)),
+    p_upsert, p_user);
+  return 'ok';
+exception when others then
+  return sqlstate || ' ' || sqlerrm;
+end $$;
+
+-- Rows changed by a statement (run as the current role).
+create function pg_temp.affected(p_sql text) returns integer language plpgsql as $$
+declare n integer;
+begin
+  execute p_sql;
+  get diagnostics n = row_count;
+  return n;
+end $$;
+
+-- Usage counters of a user as 'bytes/objects'.
+create function pg_temp.usage(p_user uuid) returns text language sql as $$
+  select coalesce((select u.bytes || '/' || u.objects from stowage.usage u where u.user_id = p_user), '0/0')
+$$;
+-- end of fixture
+
+select plan(8);
+insert into stowage.plans (id, quota_bytes) values ('hundred-test', 100);
+select stowage.set_plan(:'alice', 'hundred-test');
+
+set local role service_role;
+select is(pg_temp.final_write(:'bucket', :'ahome' || 'used.txt', null, 30, 'text/plain', 'storage.object.upload'), 'ok',
+  'setup: 30 bytes used');
+reset role;
+
+set local role authenticated;
+select set_config('request.jwt.claims', :'alice_claims', true);
+select is(pg_temp.reserve(:'bucket', 'r1.txt', 40), 'ok', 'a 40-byte reservation fits (30 + 40 <= 100)');
+select matches(pg_temp.reserve(:'bucket', 'r2.txt', 31), '^SW507 quota_exceeded: 101 bytes of 100 bytes$',
+  'one byte too many: SW507 quota_exceeded "101 bytes of 100 bytes"');
+select is(pg_temp.reserve(:'bucket', 'r2.txt', 30), 'ok', 'an exact fit passes');
+select is(pg_temp.reserve(:'bucket', 'r1.txt', 40), 'ok', 'reserving the same key again replaces it (no double counting)');
+select is(pg_temp.reserve(:'bucket', 'used.txt', 30, 'text/plain', true), 'ok',
+  'an overwrite of the same size costs nothing');
+select matches(pg_temp.reserve(:'bucket', 'used.txt', 31, 'text/plain', true), '^SW507 quota_exceeded: ',
+  'an overwrite is charged its growth');
+reset role;
+
+create function pg_temp.detail_of_refusal(p_bucket text) returns jsonb language plpgsql as $$
+declare d text;
+begin
+  perform stowage.reserve(p_bucket, '[{"path":"r3.txt","size":5,"contentType":"text/plain"}]');
+  return null;
+exception when sqlstate 'SW507' then
+  get stacked diagnostics d = pg_exception_detail;
+  return d::jsonb;
+end $$;
+set local role authenticated;
+select set_config('request.jwt.claims', :'alice_claims', true);
+select is(pg_temp.detail_of_refusal(:'bucket'),
+  '{"quotaBytes":100,"usedBytes":30,"reservedBytes":70,"requestedBytes":5}'::jsonb,
+  'DETAIL carries quota, used, reserved and requested bytes');
+reset role;
+
+select * from finish();
+rollback;
