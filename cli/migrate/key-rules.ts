@@ -2,24 +2,20 @@
  * @module Storage key rules for migrated objects, and the deterministic rename
  * of keys Storage would refuse.
  *
- * Local copy of the Storage key character set (STORAGE_API_FACTS §3). TODO: import
- * from `supabase/functions/_shared/paths.ts` once it exists, so the rule lives once.
- * Stricter than Storage on purpose: `?` is allowed by the server but unreachable
- * through storage-js (which does not encode paths), and `.`, `..` and empty
- * segments are refused by our API (`invalid_path`), so a migrated key never holds them.
+ * Validity is the functions' own path rule (`supabase/functions/_shared/paths.ts`): the
+ * Storage key set without `?`, no empty, `.` or `..` segments, at most 900 bytes. So a
+ * migrated object is always reachable through our API.
  */
+import { MAX_PATH_BYTES, pathProblem } from "../../supabase/functions/_shared/paths.ts";
 
-/** Characters Storage accepts in an object key (checked on the decoded key). */
-const STORAGE_KEY_CHARS = /^[A-Za-z0-9_/!.*'() &$=@;:+,?-]*$/;
 /** One character we keep in a migrated key segment. */
 const SAFE_CHAR = /[A-Za-z0-9_!.*'() &$=@;:+,-]/;
-/** Longest key we write: S3 backends cap keys at 1024 bytes including tenant, bucket and version. */
-export const MAX_KEY_BYTES = 900;
+/** Longest key we write, in bytes (the functions' rule). */
+export const MAX_KEY_BYTES = MAX_PATH_BYTES;
 
-/** Whether Storage and our API accept `key` unchanged as a file key. */
+/** Whether Storage and our API accept `key` unchanged as a file key (the functions' path rule). */
 export function isValidKey(key: string): boolean {
-  if (key === "" || !STORAGE_KEY_CHARS.test(key) || key.includes("?")) return false;
-  return key.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+  return pathProblem(key, "file") === null;
 }
 
 /** Result of {@link sanitizeKey}. */

@@ -132,7 +132,7 @@ export async function mapTargets(objects: SourceObject[], ctx: MapContext): Prom
         item = { ...item, email, target: segments.join("/") };
       }
     }
-    if (!isValidKey(item.target)) {
+    if (!isValidKey(item.target) && keyBytes(item.target) <= MAX_KEY_BYTES) {
       item = { ...item, target: (await sanitizeKey(item.target)).key, action: "rename" };
     }
     items.push(checkLimits(item, ctx, seen));

@@ -1,0 +1,245 @@
+/**
+ * @module Runs a decided plan: streams each copy, retries transient failures with
+ * backoff, verifies every copy (size + MD5 from the stored eTag; SHA-256 read back
+ * with `--verify full`), journals it, and deletes verified local sources with
+ * `--delete-after`.
+ */
+import { createHash } from "node:crypto";
+import type { PlanItem } from "./planner.ts";
+import type { Source } from "./source.ts";
+import type { Journal } from "./journal.ts";
+import type { StoredObject } from "./database.ts";
+import { type StorageApi, StorageError } from "./storage-api.ts";
+import { mapPool } from "./pool.ts";
+import type { Progress } from "./progress.ts";
+
+/** How to run. */
+export interface ExecuteOptions {
+  bucket: string;
+  concurrency: number;
+  /** Extra attempts after the first for a transient failure. */
+  retries: number;
+  verify: "etag" | "full";
+  deleteAfter: boolean;
+  /** Base backoff in ms (doubles per attempt, with jitter). */
+  backoffMs?: number;
+}
+
+/** What the executor needs from the outside world. */
+export interface ExecuteDeps {
+  source: Source;
+  api: StorageApi;
+  /** Reads the stored object's metadata (size, eTag). */
+  stored: (bucket: string, name: string) => Promise<StoredObject | null>;
+  journal: Journal;
+  progress?: Progress;
+}
+
+/** One copied object. */
+export interface CopiedEntry {
+  source: string;
+  target: string;
+  size: number;
+  md5: string;
+  renamed: boolean;
+}
+
+/** One failed object. */
+export interface FailedEntry {
+  source: string;
+  target: string;
+  code: string;
+  message: string;
+  attempts: number;
+}
+
+/** The outcome of {@link execute}. */
+export interface ExecuteResult {
+  copied: CopiedEntry[];
+  failed: FailedEntry[];
+  deleted: string[];
+  bytesCopied: number;
+}
+
+class VerifyError extends StorageError {
+  constructor(message: string) {
+    super("verify_failed", 0, message, true);
+  }
+}
+
+/** Copies every `copy`/`rename` item; deletes sources of verified items with `deleteAfter`. */
+export async function execute(
+  items: PlanItem[],
+  opts: ExecuteOptions,
+  deps: ExecuteDeps,
+): Promise<ExecuteResult> {
+  const result: ExecuteResult = { copied: [], failed: [], deleted: [], bytesCopied: 0 };
+  const work = items.filter((i) => i.action === "copy" || i.action === "rename");
+  await mapPool(work, opts.concurrency, async (item) => {
+    const outcome = await copyWithRetries(item, opts, deps);
+    deps.progress?.object(!("code" in outcome));
+    if ("code" in outcome) {
+      result.failed.push(outcome);
+      await deps.journal.append({
+        op: "failed",
+        source: item.source,
+        target: item.target,
+        code: outcome.code,
+        message: outcome.message,
+        at: now(),
+      });
+      return;
+    }
+    result.copied.push(outcome);
+    result.bytesCopied += item.size;
+    if (opts.deleteAfter) await deleteSource(item, deps, result);
+  });
+  if (opts.deleteAfter) {
+    // Already present with the same size and MD5: as verified as a fresh copy.
+    const present = items.filter((i) =>
+      i.action === "skip" && i.reason?.code === "already_present"
+    );
+    await mapPool(present, opts.concurrency, (item) => deleteSource(item, deps, result));
+  }
+  return result;
+}
+
+async function deleteSource(
+  item: PlanItem,
+  deps: ExecuteDeps,
+  result: ExecuteResult,
+): Promise<void> {
+  try {
+    await deps.source.remove(item.source);
+    result.deleted.push(item.source);
+    await deps.journal.append({ op: "deleted", source: item.source, at: now() });
+  } catch (error) {
+    result.failed.push({
+      source: item.source,
+      target: item.target,
+      code: "delete_failed",
+      message: `Cannot delete source: ${String(error)}`,
+      attempts: 1,
+    });
+  }
+}
+
+async function copyWithRetries(
+  item: PlanItem,
+  opts: ExecuteOptions,
+  deps: ExecuteDeps,
+): Promise<CopiedEntry | FailedEntry> {
+  let attempt = 0;
+  let lastError: unknown;
+  let wroteCorrupt = false;
+  while (attempt <= opts.retries) {
+    attempt++;
+    try {
+      // A retry after our own upload may find our (committed or corrupt) object: overwrite it.
+      const upsert = item.overwrite === true || wroteCorrupt;
+      const entry = await copyOnce(item, opts, deps, upsert);
+      await deps.journal.append({
+        op: "copied",
+        source: item.source,
+        stamp: item.stamp,
+        size: item.size,
+        target: item.target,
+        md5: entry.md5,
+        verify: opts.verify,
+        at: now(),
+      });
+      return entry;
+    } catch (error) {
+      lastError = error;
+      if (error instanceof VerifyError) wroteCorrupt = true;
+      const transient = error instanceof StorageError ? error.transient : true;
+      if (!transient || attempt > opts.retries) break;
+      const base = (opts.backoffMs ?? 250) * 2 ** (attempt - 1);
+      await new Promise((r) => setTimeout(r, Math.min(base + Math.random() * base, 10_000)));
+    }
+  }
+  if (wroteCorrupt) {
+    // Never leave a copy that failed verification where users would read it.
+    await deps.api.remove(opts.bucket, [item.target]).catch(
+      () => {/* reported below as failed anyway */},
+    );
+  }
+  const code = lastError instanceof StorageError ? lastError.code : "copy_failed";
+  const message = lastError instanceof Error ? lastError.message : String(lastError);
+  return { source: item.source, target: item.target, code, message, attempts: attempt };
+}
+
+async function copyOnce(
+  item: PlanItem,
+  opts: ExecuteOptions,
+  deps: ExecuteDeps,
+  upsert: boolean,
+): Promise<CopiedEntry> {
+  const stream = await deps.source.open(item.source);
+  let sent;
+  try {
+    sent = await deps.api.upload(opts.bucket, item.target, stream, {
+      size: item.size,
+      contentType: item.contentType,
+      upsert,
+      sha256: opts.verify === "full",
+      onBytes: (n) => deps.progress?.bytes(n),
+    });
+  } catch (error) {
+    // An earlier attempt (or a killed run) may have committed this very object.
+    if (error instanceof StorageError && error.code === "KeyAlreadyExists") {
+      const md5 = item.md5 ?? await sourceMd5(item, deps.source);
+      const stored = await deps.stored(opts.bucket, item.target);
+      if (stored && stored.size === item.size && stored.md5 === md5) {
+        return {
+          source: item.source,
+          target: item.target,
+          size: item.size,
+          md5,
+          renamed: item.action === "rename",
+        };
+      }
+    }
+    throw error;
+  }
+  if (item.md5 && item.md5 !== sent.md5) {
+    throw new StorageError(
+      "source_changed",
+      0,
+      `Source MD5 ${sent.md5} differs from the planned ${item.md5}: run the plan again`,
+      false,
+    );
+  }
+  const stored = await deps.stored(opts.bucket, item.target);
+  if (!stored) throw new VerifyError(`Verify failed: "${item.target}" is missing after upload`);
+  if (stored.size !== item.size) {
+    throw new VerifyError(`Verify failed: stored size ${stored.size}, sent ${item.size}`);
+  }
+  if (stored.md5 !== null && stored.md5 !== sent.md5) {
+    throw new VerifyError(`Verify failed: stored MD5 ${stored.md5}, sent ${sent.md5}`);
+  }
+  if (opts.verify === "full") {
+    const readBack = await deps.api.sha256(opts.bucket, item.target);
+    if (readBack !== sent.sha256) {
+      throw new VerifyError(`Verify failed: read-back SHA-256 ${readBack}, sent ${sent.sha256}`);
+    }
+  }
+  return {
+    source: item.source,
+    target: item.target,
+    size: item.size,
+    md5: sent.md5,
+    renamed: item.action === "rename",
+  };
+}
+
+/** MD5 of a source object, read in full. */
+export async function sourceMd5(item: { source: string }, source: Source): Promise<string> {
+  const hash = createHash("md5");
+  for await (const chunk of await source.open(item.source)) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
