@@ -1,0 +1,83 @@
+/**
+ * @module JWT handling of the Storage-API double: verification of request tokens
+ * (legacy HS256 secret or ES256 JWKS by `kid`, as `src/internal/auth/jwt.ts`) and
+ * the HS256 tokens of signed URLs.
+ */
+import {
+  createLocalJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  SignJWT,
+} from "jose";
+
+/** Algorithms a request token may use (anything else: `"alg" ... value not allowed`). */
+const ALGORITHMS = ["HS256", "HS384", "HS512", "ES256", "RS256", "EdDSA"];
+
+/** Claims the server reads from a request token. */
+export interface RequestClaims extends JWTPayload {
+  role?: string;
+}
+
+/** Payload of a signed-URL token (download or upload). */
+export interface UrlTokenPayload extends JWTPayload {
+  url?: string;
+  owner?: string;
+  upsert?: boolean;
+  scope?: string;
+  transformations?: string;
+}
+
+/** Strips an optional `Bearer ` prefix (any case), as `/^Bearer\s+/i` does. */
+export function bearerToken(header: string): string {
+  return header.replace(/^Bearer\s+/i, "");
+}
+
+/** Verifies and signs the tokens of one server instance. */
+export class Tokens {
+  readonly #secret: Uint8Array;
+  readonly #getKey: JWTVerifyGetKey;
+
+  /**
+   * @param legacyJwtSecret HS256 secret (anon/service keys; signs URL tokens)
+   * @param jwks public keys of user access tokens
+   */
+  constructor(legacyJwtSecret: string, jwks: { keys: JsonWebKey[] }) {
+    if (!legacyJwtSecret) throw new Error("Tokens: legacyJwtSecret is required");
+    this.#secret = new TextEncoder().encode(legacyJwtSecret);
+    const local = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
+    const secret = this.#secret;
+    this.#getKey = (header, token) => header.alg.startsWith("HS") ? secret : local(header, token);
+  }
+
+  /**
+   * Verifies a request token.
+   * @throws the jose error, whose message the routes pass to the client
+   */
+  async verify(token: string): Promise<RequestClaims> {
+    const { payload } = await jwtVerify(token, this.#getKey, { algorithms: ALGORITHMS });
+    return payload as RequestClaims;
+  }
+
+  /** Verifies a signed-URL token (HS256 with the legacy secret only). */
+  async verifyUrlToken(token: string): Promise<UrlTokenPayload> {
+    const { payload } = await jwtVerify(token, this.#secret, { algorithms: ["HS256"] });
+    return payload as UrlTokenPayload;
+  }
+
+  /** Signs a payload with the legacy secret, valid for `expiresIn` seconds. */
+  async sign(payload: JWTPayload, expiresIn: number): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return await new SignJWT(payload)
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuedAt(now)
+      .setExpirationTime(now + expiresIn)
+      .sign(this.#secret);
+  }
+}
+
+/** The message a jose error carries to the client. */
+export function joseMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
