@@ -1,11 +1,7 @@
 /**
- * @module The storage function's entry (placeholder until the full app lands):
- * answers `GET /storage/health`.
+ * @module Entry of the storage Edge Function: reads the environment once and serves the app.
  */
-Deno.serve((req: Request) => {
-  const url = new URL(req.url);
-  if (req.method === "GET" && url.pathname === "/storage/health") {
-    return Response.json({ status: "ok" });
-  }
-  return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
-});
+import { createStorageApp } from "./app.ts";
+import { createRuntime } from "./context.ts";
+
+Deno.serve(createStorageApp(createRuntime(Deno.env.toObject())).fetch);

@@ -1,0 +1,64 @@
+/**
+ * @module Deleting named objects through the Storage API with the user's JWT
+ * (RLS decides). Paths the server did not delete are `notFound` (missing or
+ * not the caller's); a chunk that keeps failing is reported in `failed`.
+ */
+import type { UserClaims } from "../../_shared/auth.ts";
+import type { Db } from "../../_shared/db.ts";
+import { toAppError } from "../../_shared/errors.ts";
+import { assertFilePaths } from "../../_shared/paths.ts";
+import { homePrefix } from "./homes.ts";
+import { withRetry } from "./retry.ts";
+import type { StorageGateway } from "./storage-api.ts";
+
+/** A path that could not be deleted, with why. */
+export interface FailedPath {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** Outcome of {@link deleteObjects}. */
+export interface DeleteResult {
+  deleted: string[];
+  notFound: string[];
+  failed: FailedPath[];
+}
+
+/** The Storage server deletes in transactions of 500: we send chunks of that size. */
+const CHUNK = 500;
+
+/**
+ * Deletes up to 1000 home-relative paths.
+ * @throws AppError invalid_path; storage_unavailable when every chunk failed
+ */
+export async function deleteObjects(
+  deps: { db: Db; storage: StorageGateway },
+  user: { claims: UserClaims; token: string },
+  bucket: string,
+  paths: string[],
+): Promise<DeleteResult> {
+  const unique = [...new Set(assertFilePaths(paths))];
+  const home = await deps.db.withUser(user.claims, (tx) => homePrefix(tx, bucket, user.claims.sub));
+  const result: DeleteResult = { deleted: [], notFound: [], failed: [] };
+  let lastError: unknown = null;
+  for (let start = 0; start < unique.length; start += CHUNK) {
+    const chunk = unique.slice(start, start + CHUNK);
+    try {
+      const removed = new Set(
+        await withRetry(() => deps.storage.remove(user.token, bucket, chunk.map((p) => home + p))),
+      );
+      for (const path of chunk) {
+        (removed.has(home + path) ? result.deleted : result.notFound).push(path);
+      }
+    } catch (error) {
+      lastError = error;
+      const appError = toAppError(error);
+      for (const path of chunk) {
+        result.failed.push({ path, code: appError.code, message: appError.message });
+      }
+    }
+  }
+  if (lastError && result.failed.length === unique.length) throw lastError;
+  return result;
+}

@@ -1,0 +1,111 @@
+/**
+ * @module The Storage API as the storage function uses it, through supabase-js
+ * with the caller's own JWT (RLS decides) or, for a backend acting for a user,
+ * the service-role key. Errors are thrown as supabase-js gives them and mapped
+ * by `_shared/storage-errors.ts`. URLs handed to browsers are rewritten onto
+ * the public Supabase URL.
+ */
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { decodeJwt } from "jose";
+import type { Config } from "../../_shared/config.ts";
+
+/** A signed upload as the browser needs it. */
+export interface SignedUpload {
+  signedUrl: string;
+  token: string;
+  /** When the upload token expires (the Storage server's signed-upload lifetime). */
+  expiresAt: string;
+}
+
+/** One entry of a bulk download signature. */
+export interface SignedDownload {
+  key: string;
+  signedUrl: string | null;
+  error: string | null;
+}
+
+/** Storage-API calls of the storage function; `token` is the bearer sent. */
+export interface StorageGateway {
+  signUpload(token: string, bucket: string, key: string, upsert: boolean): Promise<SignedUpload>;
+  signDownloads(
+    token: string,
+    bucket: string,
+    keys: string[],
+    expiresIn: number,
+  ): Promise<SignedDownload[]>;
+  /** Removes exact keys (<= 1000); returns the keys the server deleted. */
+  remove(token: string, bucket: string, keys: string[]): Promise<string[]>;
+  /** Checks the Storage server answers (for /health). */
+  ping(): Promise<void>;
+}
+
+/**
+ * Builds the gateway of one function instance.
+ * @example await createStorageGateway(config).signUpload(userJwt, "audiofiles", key, false)
+ */
+export function createStorageGateway(
+  config: Pick<Config, "supabaseUrl" | "publicSupabaseUrl" | "anonKey" | "serviceRoleKey">,
+): StorageGateway {
+  const clientFor = (token: string): SupabaseClient =>
+    createClient(config.supabaseUrl, config.anonKey, {
+      accessToken: () => Promise.resolve(token),
+      global: { headers: { "x-client-info": "stowage-storage-function" } },
+    });
+  const publicUrl = (url: string) => toPublicUrl(url, config.supabaseUrl, config.publicSupabaseUrl);
+
+  return {
+    async signUpload(token, bucket, key, upsert) {
+      const { data, error } = await clientFor(token).storage.from(bucket).createSignedUploadUrl(
+        key,
+        { upsert },
+      );
+      if (error) throw error;
+      return {
+        signedUrl: publicUrl(data.signedUrl),
+        token: data.token,
+        expiresAt: tokenExpiry(data.token),
+      };
+    },
+    async signDownloads(token, bucket, keys, expiresIn) {
+      const { data, error } = await clientFor(token).storage.from(bucket).createSignedUrls(
+        keys,
+        expiresIn,
+      );
+      if (error) throw error;
+      return data.map((entry, index) => ({
+        key: entry.path ?? keys[index],
+        signedUrl: entry.error || !entry.signedUrl ? null : publicUrl(entry.signedUrl),
+        error: entry.error ?? (entry.signedUrl ? null : "Object not found"),
+      }));
+    },
+    async remove(token, bucket, keys) {
+      const { data, error } = await clientFor(token).storage.from(bucket).remove(keys);
+      if (error) throw error;
+      return data.map((row) => row.name);
+    },
+    async ping() {
+      const { error } = await clientFor(config.serviceRoleKey).storage.listBuckets();
+      if (error) throw error;
+    },
+  };
+}
+
+/**
+ * Moves a URL the server built on the internal Supabase URL onto the public one
+ * (under `functions serve` the function sees `http://kong:8000`).
+ */
+export function toPublicUrl(url: string, internalBase: string, publicBase: string): string {
+  if (url.startsWith(internalBase)) return publicBase + url.slice(internalBase.length);
+  const at = url.indexOf("/storage/v1/");
+  return at >= 0 ? publicBase + url.slice(at) : url;
+}
+
+function tokenExpiry(token: string): string {
+  try {
+    const { exp } = decodeJwt(token);
+    if (typeof exp === "number") return new Date(exp * 1000).toISOString();
+  } catch {
+    // A server that signs opaque tokens: fall back to the documented 2 h lifetime.
+  }
+  return new Date(Date.now() + 7200_000).toISOString();
+}

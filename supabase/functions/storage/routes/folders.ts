@@ -1,0 +1,48 @@
+/**
+ * @module `DELETE /folders`: delete everything below a folder within a time
+ * budget; call again while `done` is false.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireUser } from "../../_shared/auth.ts";
+import { createApi } from "../../_shared/http.ts";
+import { type AppEnv, authenticate, scope } from "../context.ts";
+import { deleteFolder } from "../domain/folders.ts";
+import { bearer, Bucket, errors, FailedPath, json, jsonBody } from "./schemas.ts";
+
+export const FolderDeleteBody = z.object({
+  bucket: Bucket,
+  prefix: z.string().max(2048).openapi({ description: 'Folder ending in "/", or "" for the home' }),
+  confirm: z.boolean().default(false).openapi({ description: 'Required (true) when prefix is ""' }),
+}).openapi("FolderDeleteRequest");
+
+export const FolderDeleteResponse = z.object({
+  deleted: z.number().int(),
+  failed: z.array(FailedPath),
+  remaining: z.number().int(),
+  done: z.boolean(),
+}).openapi("FolderDeleteResult");
+
+const route = createRoute({
+  method: "delete",
+  path: "/",
+  summary: "Delete every object below a folder (resumable)",
+  security: bearer,
+  request: { body: jsonBody(FolderDeleteBody) },
+  responses: {
+    200: json(FolderDeleteResponse, "Progress; call again until done"),
+    ...errors("invalid_path", "not_found"),
+  },
+});
+
+/** The folders sub-app. */
+export const folders = createApi<AppEnv>();
+folders.use("*", authenticate());
+folders.openapi(route, async (c) => {
+  const body = c.req.valid("json");
+  const { config, caller } = scope(c);
+  const result = await deleteFolder(scope(c), requireUser(caller), {
+    ...body,
+    budgetMs: config.folderDeleteBudgetMs,
+  });
+  return c.json(result, 200);
+});
