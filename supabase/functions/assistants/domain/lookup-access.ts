@@ -1,0 +1,51 @@
+/**
+ * @module Who may read a mapping by assistant id, and as whom the read runs.
+ * The voice platform's webhook handler presents the shared secret; a backend
+ * presents the service-role key; a signed-in user may read only their own
+ * mapping. Everyone else gets the same 404 as an unknown id, so the route never
+ * reveals which ids exist (a 401 would say "this id needs a key").
+ */
+import { AppError } from "../../_shared/app-error.ts";
+import type { Deps } from "../context.ts";
+import { type Assistant, lookup, notFound } from "./assistants.ts";
+import { webhookSecretMatches } from "./webhook-secret.ts";
+
+/** The credentials a lookup request presents. */
+export interface LookupCredentials {
+  /** The `x-webhook-secret` header, if any. */
+  webhookSecret: string | undefined;
+  /** The `Authorization` header, if any. */
+  authorization: string | undefined;
+}
+
+/**
+ * Reads the mapping of `assistantId` for whoever presents `credentials`.
+ * A wrong webhook secret is not retried as a token: it is a wrong secret.
+ * @throws AppError not_found for an unknown id, a wrong or missing secret, a
+ *   missing or invalid token, or another user's id
+ * @throws AppError misconfigured / database_unavailable when the function cannot answer at all
+ */
+export async function lookupFor(
+  deps: Deps,
+  assistantId: string,
+  credentials: LookupCredentials,
+): Promise<Assistant> {
+  if (credentials.webhookSecret !== undefined) {
+    const ok = await webhookSecretMatches(
+      credentials.webhookSecret,
+      deps.config.assistantWebhookSecret,
+    );
+    if (!ok) throw notFound(assistantId);
+    return await deps.db.withService((tx) => lookup(tx, assistantId));
+  }
+  let caller;
+  try {
+    caller = await deps.verify(credentials.authorization);
+  } catch (error) {
+    if (error instanceof AppError && error.code === "unauthorized") throw notFound(assistantId);
+    throw error;
+  }
+  if (caller.kind === "service") return await deps.db.withService((tx) => lookup(tx, assistantId));
+  // RLS shows a user only their own row: another user's id reads as unknown.
+  return await deps.db.withUser(caller.claims, (tx) => lookup(tx, assistantId));
+}

@@ -1,0 +1,68 @@
+/**
+ * @module Schemas several assistants routes share: ids, the mapping, and the
+ * error envelope documented on every route.
+ */
+import { z } from "@hono/zod-openapi";
+
+/** An assistant id as the voice platform issues it: printable ASCII, no spaces. */
+export const AssistantId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+  .openapi({ example: "asst_3f9c2a71" });
+
+/** A course id (a folder name in the LMS): 1-200 characters, no control characters. */
+export const CourseId = z
+  .string()
+  .min(1)
+  .max(200)
+  // deno-lint-ignore no-control-regex
+  .regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters")
+  .openapi({ example: "intro-to-physics" });
+
+/** One mapping, as the owner sees it. */
+export const AssistantResponse = z
+  .object({
+    assistantId: z.string(),
+    userId: z.string().uuid(),
+    courseId: z.string(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Assistant");
+
+/** The error envelope every failure is answered with. */
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "not_found" }),
+      message: z.string(),
+      details: z.unknown(),
+    }),
+  })
+  .openapi("Error");
+
+/** Documents the error answers of a route (status -> description). */
+export function errorResponses(
+  statuses: Record<number, string>,
+): Record<
+  number,
+  { description: string; content: { "application/json": { schema: typeof ErrorResponse } } }
+> {
+  return Object.fromEntries(
+    Object.entries(statuses).map(([status, description]) => [
+      status,
+      { description, content: { "application/json": { schema: ErrorResponse } } },
+    ]),
+  );
+}
+
+/** An OpenAPI security requirement (scheme name -> scopes). */
+export type SecurityRequirement = Record<string, string[]>;
+
+/** Security of routes that act for a signed-in user. */
+export const USER_SECURITY: SecurityRequirement[] = [{ bearer: [] }];
+
+/** Security of the lookup: the webhook secret, or a bearer token (service role or owner). */
+export const LOOKUP_SECURITY: SecurityRequirement[] = [{ webhookSecret: [] }, { bearer: [] }];
