@@ -79,7 +79,9 @@ async function migrate(
 
   log(`Listing ${source.description} ...`);
   const objects: SourceObject[] = [];
-  for await (const o of source.list()) objects.push(o);
+  for await (const o of source.list({ contentTypes: (bucket.allowedMimeTypes ?? []).length > 0 })) {
+    objects.push(o);
+  }
   log(`Listed ${objects.length} object(s).`);
 
   const emails = new Set<string>();

@@ -11,6 +11,7 @@ import type { Journal } from "./journal.ts";
 import type { StoredObject } from "./database.ts";
 import { type StorageApi, StorageError } from "./storage-api.ts";
 import { mapPool } from "./pool.ts";
+import { chooseContentType } from "./mime.ts";
 import type { Progress } from "./progress.ts";
 
 /** How to run. */
@@ -175,12 +176,17 @@ async function copyOnce(
   deps: ExecuteDeps,
   upsert: boolean,
 ): Promise<CopiedEntry> {
-  const stream = await deps.source.open(item.source);
+  const opened = await deps.source.open(item.source);
+  // The plan knows the type when the listing had it; otherwise the source's own type
+  // (S3 GET) wins over the extension's, as the plan promised ("typeFromSource").
+  const contentType = item.typeFromSource === false
+    ? chooseContentType(item.source, opened.contentType)
+    : item.contentType;
   let sent;
   try {
-    sent = await deps.api.upload(opts.bucket, item.target, stream, {
+    sent = await deps.api.upload(opts.bucket, item.target, opened.body, {
       size: item.size,
-      contentType: item.contentType,
+      contentType,
       upsert,
       sha256: opts.verify === "full",
       onBytes: (n) => deps.progress?.bytes(n),
@@ -236,7 +242,7 @@ async function copyOnce(
 /** MD5 of a source object, read in full. */
 export async function sourceMd5(item: { source: string }, source: Source): Promise<string> {
   const hash = createHash("md5");
-  for await (const chunk of await source.open(item.source)) hash.update(chunk);
+  for await (const chunk of (await source.open(item.source)).body) hash.update(chunk);
   return hash.digest("hex");
 }
 

@@ -41,6 +41,11 @@ export interface PlanItem {
   target: string;
   action: Action;
   contentType: string;
+  /**
+   * False when the listing had no type and the bucket takes any: the source's own type
+   * (read when the object is opened) is used then, `contentType` being the extension's.
+   */
+  typeFromSource?: boolean;
   /** Home owner of the target key (SQL `stowage.home_owner`), null outside any home. */
   userId: string | null;
   /** The email the key's home segment was mapped from (`--map-users`). */
@@ -107,6 +112,9 @@ export async function mapTargets(objects: SourceObject[], ctx: MapContext): Prom
       target: ctx.targetPrefix + obj.key,
       action: "copy",
       contentType: chooseContentType(obj.key, obj.contentType),
+      ...(obj.contentType === undefined && !ctx.bucket.allowedMimeTypes?.length
+        ? { typeFromSource: false }
+        : {}),
       userId: null,
       ...(obj.md5 ? { md5: obj.md5 } : {}),
     };

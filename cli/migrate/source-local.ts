@@ -3,7 +3,7 @@
  */
 import { join, relative, resolve, sep as SEPARATOR } from "node:path";
 import type { SourceObject } from "./planner.ts";
-import type { Source } from "./source.ts";
+import type { OpenedObject, Source } from "./source.ts";
 import { CliError } from "../lib/errors.ts";
 
 /** Reads every regular file below `root`; keys are `/`-separated paths relative to it. */
@@ -52,9 +52,9 @@ export class LocalSource implements Source {
     }
   }
 
-  async open(key: string): Promise<ReadableStream<Uint8Array>> {
+  async open(key: string): Promise<OpenedObject> {
     const file = await Deno.open(this.#path(key), { read: true });
-    return file.readable;
+    return { body: file.readable };
   }
 
   async remove(key: string): Promise<void> {

@@ -9,7 +9,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import type { SourceObject } from "./planner.ts";
-import type { S3Location, Source } from "./source.ts";
+import type { OpenedObject, S3Location, Source } from "./source.ts";
 import { CliError } from "../lib/errors.ts";
 import { mapPool } from "./pool.ts";
 
@@ -44,10 +44,11 @@ export class S3Source implements Source {
   }
 
   /**
-   * Lists every object (ListObjectsV2, all pages), then HEADs each one for its content
-   * type, which listings do not carry: the plan checks it against the bucket's MIME rules.
+   * Lists every object (ListObjectsV2, all pages). Listings carry no content type: with
+   * `contentTypes` each object is HEADed for it (the plan checks it against a bucket's MIME
+   * rules); otherwise the type comes with the GET at copy time.
    */
-  async *list(): AsyncIterable<SourceObject> {
+  async *list(options: { contentTypes?: boolean } = {}): AsyncIterable<SourceObject> {
     let token: string | undefined;
     do {
       const page = await this.#call("list", () =>
@@ -64,7 +65,7 @@ export class S3Source implements Source {
       const objects = await mapPool(contents, this.#headConcurrency, async (o) => {
         const key = o.Key!;
         const etag = (o.ETag ?? "").replaceAll('"', "");
-        const head = key.endsWith("/")
+        const head = key.endsWith("/") || !options.contentTypes
           ? undefined
           : await this.#call(`head "${key}"`, () =>
             this.#client.send(new HeadObjectCommand({ Bucket: this.#loc.bucket, Key: key })));
@@ -82,7 +83,7 @@ export class S3Source implements Source {
     } while (token);
   }
 
-  async open(key: string): Promise<ReadableStream<Uint8Array>> {
+  async open(key: string): Promise<OpenedObject> {
     const out = await this.#call(
       `get "${key}"`,
       () =>
@@ -91,7 +92,8 @@ export class S3Source implements Source {
         ),
     );
     if (!out.Body) throw new CliError("source_unavailable", `S3 returned no body for "${key}"`);
-    return out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+    const body = out.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+    return out.ContentType ? { body, contentType: out.ContentType } : { body };
   }
 
   remove(key: string): Promise<void> {

@@ -25,7 +25,7 @@ Deno.test("LocalSource lists nested files with relative keys, reads and deletes 
   for await (const o of src.list()) listed.push(o);
   listed.sort((a, b) => a.key.localeCompare(b.key));
   assert.deepEqual(listed.map((o) => [o.key, o.size]), [["top.txt", 0], ["u/p/c/a.mp3", 3]]);
-  assert.equal(await new Response(await src.open("u/p/c/a.mp3")).text(), "abc");
+  assert.equal(await new Response((await src.open("u/p/c/a.mp3")).body).text(), "abc");
   await src.remove("u/p/c/a.mp3");
   await assert.rejects(Deno.stat(`${dir}/u/p/c/a.mp3`), Deno.errors.NotFound);
   await assert.rejects(src.open("../etc/passwd"), /leaves the source/);

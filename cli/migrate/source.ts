@@ -11,14 +11,23 @@ export interface Source {
   readonly description: string;
   /** Whether `--delete-after` may delete from it (local directories only). */
   readonly deletable: boolean;
-  /** Every object below the root, keys relative to it. */
-  list(): AsyncIterable<SourceObject>;
-  /** The object's bytes as a stream. */
-  open(key: string): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Every object below the root, keys relative to it. `contentTypes`: also fetch each
+   * object's own type when that costs a request (S3 HEAD); needed when the bucket restricts types.
+   */
+  list(options?: { contentTypes?: boolean }): AsyncIterable<SourceObject>;
+  /** The object's bytes as a stream, and its own content type when the source has one. */
+  open(key: string): Promise<OpenedObject>;
   /** Deletes the object (only when `deletable`). */
   remove(key: string): Promise<void>;
   /** Releases connections. */
   close(): void;
+}
+
+/** An opened source object. */
+export interface OpenedObject {
+  body: ReadableStream<Uint8Array>;
+  contentType?: string;
 }
 
 /** A parsed `s3://` location. */
