@@ -1,0 +1,215 @@
+/**
+ * @module The stack a benchmark runs against: its own fresh local stack
+ * (spawned like the test runner does, stopped at the end even on failure), or
+ * an already running one named by `STOWAGE_CREDENTIALS`. Gives the run its
+ * credentials, a superuser SQL connection for seeding, users with real
+ * tokens, supabase-js clients and a small JSON client for our functions.
+ */
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { freePort } from "../../stack/functions.ts";
+import { readCredentials, type StackCredentials } from "../../stack/credentials.ts";
+import { loadKeys, signUserToken, type StackKeys } from "../../stack/keys.ts";
+
+const projectDir = resolve(new URL("../..", import.meta.url).pathname);
+
+/** A user created for a benchmark, with a token valid for the whole run. */
+export interface BenchUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+/** A stack process this run started. */
+export interface OwnStack {
+  credentialsPath: string;
+  /** Stops the stack (SIGTERM, SIGKILL after 30 s) and removes its folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a fresh local stack on free ports in a temporary folder and waits for its
+ * credentials file.
+ * @throws {Error} with the stack's output when it exits or does not start within 4 minutes
+ */
+export async function startOwnStack(): Promise<OwnStack> {
+  const dir = await Deno.makeTempDir({ prefix: "stowage-bench-" });
+  // PostgreSQL runs as the `postgres` OS user when we are root: it must reach the folder.
+  await Deno.chmod(dir, 0o755);
+  const port = freePort();
+  let dbPort = freePort();
+  while (dbPort === port) dbPort = freePort();
+  const log = join(dir, "stack.out");
+  const out = await Deno.open(log, { create: true, write: true, truncate: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", join(projectDir, "stack/main.ts")],
+    cwd: projectDir,
+    env: {
+      STOWAGE_PORT: String(port),
+      STOWAGE_DB_PORT: String(dbPort),
+      STOWAGE_STACK_DIR: dir,
+      STOWAGE_QUIET: "1",
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = out.writable.getWriter();
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const c of s) await writer.write(c).catch(() => {});
+  };
+  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() =>
+    writer.close().catch(() => {})
+  );
+  let exited = false;
+  child.status.then(() => exited = true);
+  const stop = async () => {
+    if (!exited) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 30_000);
+    await child.status;
+    clearTimeout(timer);
+    await pumped;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  const credentialsPath = join(dir, "credentials.json");
+  const deadline = Date.now() + 240_000;
+  while (true) {
+    try {
+      await Deno.stat(credentialsPath);
+      break;
+    } catch { /* not ready */ }
+    if (exited || Date.now() > deadline) {
+      const text = await Deno.readTextFile(log).catch(() => "");
+      await stop();
+      throw new Error(`The bench stack did not start:\n${text.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { credentialsPath, stop };
+}
+
+/** An HTTP error from one of our functions or the Storage API. */
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly body: string, what: string) {
+    super(`${what} answered ${status}: ${body.slice(0, 300)}`);
+    this.name = "HttpError";
+  }
+}
+
+/** Access to the stack under benchmark. */
+export class Bench {
+  #users: BenchUser[] = [];
+  private constructor(
+    readonly credentials: StackCredentials,
+    readonly keys: StackKeys,
+    /** Superuser connection for seeding and cleanup only. */
+    readonly sql: postgres.Sql,
+    /** The project owner's login (`postgres`, not a superuser), as our functions connect. */
+    readonly projectSql: postgres.Sql,
+  ) {}
+
+  /** Opens the stack described by a credentials file. */
+  static async open(credentialsPath: string): Promise<Bench> {
+    const credentials = await readCredentials(credentialsPath);
+    const keys = await loadKeys(credentials.keysFile);
+    const sql = postgres(credentials.adminDbUrl, { max: 4, onnotice: () => {} });
+    const projectSql = postgres(credentials.dbUrl, { max: 4, onnotice: () => {} });
+    return new Bench(credentials, keys, sql, projectSql);
+  }
+
+  /** Creates a user in `auth.users` (on `plan` when given) with a three-hour token. */
+  async createUser(label: string, plan?: string): Promise<BenchUser> {
+    const id = crypto.randomUUID();
+    const email = `bench-${label}-${id.slice(0, 8)}@bench.example`;
+    await this.sql`insert into auth.users (id, email, aud, role)
+                   values (${id}, ${email}, 'authenticated', 'authenticated')`;
+    if (plan) await this.sql`select stowage.set_plan(${id}::uuid, ${plan})`;
+    const user = { id, email, token: await this.tokenFor(id, email) };
+    this.#users.push(user);
+    return user;
+  }
+
+  /** Signs a user access token valid for three hours. */
+  tokenFor(id: string, email = ""): Promise<string> {
+    return signUserToken(this.keys, {
+      sub: id,
+      email,
+      issuerUrl: this.credentials.url,
+      expiresIn: 3 * 3600,
+    });
+  }
+
+  /** A supabase-js client acting as the user with `token`. */
+  userClient(token: string): SupabaseClient {
+    return createClient(this.credentials.url, this.credentials.anonKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      global: { headers: { Authorization: `Bearer ${token}` } },
+    });
+  }
+
+  /** A supabase-js client with the service_role key. */
+  serviceClient(): SupabaseClient {
+    return createClient(this.credentials.url, this.credentials.serviceRoleKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+    });
+  }
+
+  /**
+   * Calls one of our functions and returns its JSON body.
+   * @param path relative to the function, e.g. `/objects?bucket=...`
+   * @throws {HttpError} on any status outside 2xx
+   */
+  async call<T = unknown>(
+    fn: string,
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
+    const res = await fetch(`${this.credentials.url}/functions/v1/${fn}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        apikey: this.credentials.anonKey,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new HttpError(res.status, text, `${method} /${fn}${path.split("?")[0]}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Removes every user this run created, with their rows everywhere (objects included). */
+  async cleanup(): Promise<void> {
+    const ids = this.#users.map((u) => u.id);
+    this.#users = [];
+    if (ids.length === 0) return;
+    await this.sql.begin(async (tx) => {
+      await tx`set local storage.allow_delete_query = 'true'`;
+      await tx`delete from storage.objects where owner_id = any(${ids}::text[])
+                or stowage.home_owner(bucket_id, name) = any(${ids}::uuid[])`;
+      await tx`delete from stowage.reservations where user_id = any(${ids}::uuid[])`;
+      await tx`delete from stowage.usage where user_id = any(${ids}::uuid[])`;
+      await tx`delete from auth.users where id = any(${ids}::uuid[])`;
+    });
+  }
+
+  /** Cleans up and closes the SQL connection. */
+  async close(): Promise<void> {
+    try {
+      await this.cleanup();
+    } finally {
+      await Promise.all([this.sql.end(), this.projectSql.end()]);
+    }
+  }
+}
