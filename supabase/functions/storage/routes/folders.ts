@@ -13,6 +13,9 @@ export const FolderDeleteBody = z.object({
   bucket: Bucket,
   prefix: z.string().max(2048).openapi({ description: 'Folder ending in "/", or "" for the home' }),
   confirm: z.boolean().default(false).openapi({ description: 'Required (true) when prefix is ""' }),
+  budgetMs: z.number().int().min(100).max(600_000).optional().openapi({
+    description: "Time budget of this call in ms (capped by FOLDER_DELETE_BUDGET_MS)",
+  }),
 }).openapi("FolderDeleteRequest");
 
 export const FolderDeleteResponse = z.object({
@@ -38,11 +41,11 @@ const route = createRoute({
 export const folders = createApi<AppEnv>();
 folders.use("*", authenticate());
 folders.openapi(route, async (c) => {
-  const body = c.req.valid("json");
+  const { budgetMs, ...body } = c.req.valid("json");
   const { config, caller } = scope(c);
   const result = await deleteFolder(scope(c), requireUser(caller), {
     ...body,
-    budgetMs: config.folderDeleteBudgetMs,
+    budgetMs: Math.min(budgetMs ?? config.folderDeleteBudgetMs, config.folderDeleteBudgetMs),
   });
   return c.json(result, 200);
 });
