@@ -1,0 +1,106 @@
+/**
+ * @module The Stowage client for frontends: typed calls to the storage and
+ * assistants functions, uploads straight to Supabase Storage with progress,
+ * and one error class, {@link StowageError}.
+ *
+ * @example
+ * import { createStowage } from "./clients/js/mod.ts";
+ * const stowage = createStowage({
+ *   url: "https://<project>.supabase.co",
+ *   getToken: async () => (await supabase.auth.getSession()).data.session?.access_token,
+ * });
+ * await stowage.upload(file, { bucket: "audiofiles", path: `book/1/1/${file.name}`,
+ *   onProgress: (p) => bar.value = p.fraction });
+ */
+import { type AssistantsClient, assistantsClient } from "./assistants.ts";
+import type { TokenSource, Transport } from "./http.ts";
+import * as storage from "./storage.ts";
+import type {
+  DeleteObjectsRequest,
+  DeleteObjectsResponse,
+  DownloadsRequest,
+  DownloadsResponse,
+  ListPage,
+  ListQuery,
+  Quota,
+} from "./types.ts";
+
+export { StowageError, type StowageErrorCode } from "./errors.ts";
+export type { Progress } from "./put.ts";
+export type { TokenSource } from "./http.ts";
+export type { AssistantsClient } from "./assistants.ts";
+export type {
+  DeleteFolderOptions,
+  FolderProgress,
+  ManyFile,
+  UploadManyOptions,
+  UploadManyResult,
+  UploadOptions,
+  UploadResult,
+} from "./storage.ts";
+export type * from "./types.ts";
+
+/** Options of {@link createStowage}. */
+export interface StowageOptions {
+  /** The Supabase project URL (e.g. `http://127.0.0.1:54321`); functions live at `/functions/v1`. */
+  url: string;
+  /** The signed-in user's access token, asked for before every call. */
+  getToken: TokenSource;
+  /** Sent as `apikey` when set (the anon key, for gateways that want it). */
+  apiKey?: string;
+  /** Override the functions' base URL (default `<url>/functions/v1`). */
+  functionsUrl?: string;
+  /** A fetch to use (default the global one). */
+  fetch?: typeof fetch;
+}
+
+/** The client: every method throws {@link StowageError} on failure. */
+export interface Stowage {
+  /** Reserves quota, then PUTs the file to its signed URL, reporting progress. */
+  upload(file: Blob, options: storage.UploadOptions): Promise<storage.UploadResult>;
+  /** Reserves up to 100 files all-or-nothing, then PUTs them in parallel. */
+  uploadMany(
+    files: storage.ManyFile[],
+    options: storage.UploadManyOptions,
+  ): Promise<storage.UploadManyResult>;
+  /** One page of a folder: files, subfolders (one level) and `nextCursor`. */
+  list(query: ListQuery, signal?: AbortSignal): Promise<ListPage>;
+  /** Every page of a folder, as an async iterator: `for await (const page of listAll(q))`. */
+  listAll(query: Omit<ListQuery, "cursor">, signal?: AbortSignal): AsyncGenerator<ListPage>;
+  /** Deletes up to 1,000 files. */
+  deleteFiles(body: DeleteObjectsRequest): Promise<DeleteObjectsResponse>;
+  /** Deletes everything below a folder, calling until done, reporting progress. */
+  deleteFolder(options: storage.DeleteFolderOptions): Promise<storage.FolderProgress>;
+  /** Signed download links, one per path (a URL or an error), in input order. */
+  downloadUrls(body: DownloadsRequest): Promise<DownloadsResponse["urls"]>;
+  /** The caller's plan, quota and usage. */
+  quota(): Promise<Quota>;
+  /** The assistant reverse mapping and course positions. */
+  assistants: AssistantsClient;
+}
+
+/**
+ * Creates a client.
+ * @throws TypeError when `url` is not an absolute URL
+ */
+export function createStowage(options: StowageOptions): Stowage {
+  const base = new URL(options.url);
+  const t: Transport = {
+    functionsUrl: options.functionsUrl ??
+      `${base.origin}${base.pathname.replace(/\/+$/, "")}/functions/v1`,
+    getToken: options.getToken,
+    apiKey: options.apiKey,
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+  };
+  return {
+    upload: (file, o) => storage.upload(t, file, o),
+    uploadMany: (files, o) => storage.uploadMany(t, files, o),
+    list: (q, signal) => storage.list(t, q, signal),
+    listAll: (q, signal) => storage.listAll(t, q, signal),
+    deleteFiles: (body) => storage.deleteFiles(t, body),
+    deleteFolder: (o) => storage.deleteFolder(t, o),
+    downloadUrls: (body) => storage.downloadUrls(t, body),
+    quota: () => storage.quota(t),
+    assistants: assistantsClient(t),
+  };
+}
