@@ -1,0 +1,258 @@
+/**
+ * @module Integration tests of `PUT/GET/DELETE /assistants/me` over HTTP
+ * against the running stack, with real user tokens.
+ */
+import assert from "node:assert/strict";
+import { adminSql, createUser, functionUrl, stack, tokenFor } from "../support/stack.ts";
+
+async function call(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${await functionUrl("assistants")}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+function newId(): string {
+  return `asst_${crypto.randomUUID()}`;
+}
+
+async function rowsOf(userId: string): Promise<{ assistant_id: string; course_id: string }[]> {
+  const sql = await adminSql();
+  try {
+    const rows = await sql`select assistant_id, course_id from stowage.assistants
+      where user_id = ${userId} order by assistant_id`;
+    return rows.map((r) => ({ assistant_id: r.assistant_id, course_id: r.course_id }));
+  } finally {
+    await sql.end();
+  }
+}
+
+async function serviceLookup(assistantId: string) {
+  const { serviceRoleKey } = await stack();
+  return await call("GET", `/lookup/${encodeURIComponent(assistantId)}`, {
+    token: serviceRoleKey,
+  });
+}
+
+Deno.test("PUT /me sets the caller's assistant and GET /me reads it back", async () => {
+  const alice = await createUser();
+  const id = newId();
+  const put = await call("PUT", "/me", {
+    token: alice.token,
+    body: { assistantId: id, courseId: "physics-101" },
+  });
+  assert.equal(put.status, 200);
+  assert.equal(put.body.assistantId, id);
+  assert.equal(put.body.userId, alice.id);
+  assert.equal(put.body.courseId, "physics-101");
+  assert.ok(!Number.isNaN(Date.parse(put.body.createdAt)));
+  const get = await call("GET", "/me", { token: alice.token });
+  assert.equal(get.status, 200);
+  assert.deepEqual(get.body, put.body);
+});
+
+Deno.test("GET /me and DELETE /me answer 404 not_found when the caller has no assistant", async () => {
+  const user = await createUser();
+  for (const method of ["GET", "DELETE"]) {
+    const { status, body } = await call(method, "/me", { token: user.token });
+    assert.equal(status, 404, method);
+    assert.equal(body.error.code, "not_found");
+    assert.equal(typeof body.error.message, "string");
+    assert.ok("details" in body.error);
+  }
+});
+
+Deno.test("DELETE /me removes the mapping: GET /me and the lookup answer 404 afterwards", async () => {
+  const user = await createUser();
+  const id = newId();
+  assert.equal(
+    (await call("PUT", "/me", { token: user.token, body: { assistantId: id, courseId: "c" } }))
+      .status,
+    200,
+  );
+  const deleted = await call("DELETE", "/me", { token: user.token });
+  assert.equal(deleted.status, 204);
+  assert.equal((await call("GET", "/me", { token: user.token })).status, 404);
+  assert.equal((await serviceLookup(id)).status, 404);
+  assert.deepEqual(await rowsOf(user.id), []);
+});
+
+Deno.test("replacing the assistant leaves no stale mapping behind", async () => {
+  const user = await createUser();
+  const [first, second, third] = [newId(), newId(), newId()];
+  for (const [id, course] of [[first, "c1"], [second, "c2"], [third, "c3"]]) {
+    const put = await call("PUT", "/me", {
+      token: user.token,
+      body: { assistantId: id, courseId: course },
+    });
+    assert.equal(put.status, 200);
+  }
+  assert.deepEqual(await rowsOf(user.id), [{ assistant_id: third, course_id: "c3" }]);
+  assert.equal((await serviceLookup(first)).status, 404);
+  assert.equal((await serviceLookup(second)).status, 404);
+  assert.equal((await serviceLookup(third)).body.courseId, "c3");
+});
+
+Deno.test("PUT /me with the same id and another course updates the row in place", async () => {
+  const user = await createUser();
+  const id = newId();
+  const first = await call("PUT", "/me", {
+    token: user.token,
+    body: { assistantId: id, courseId: "c1" },
+  });
+  const second = await call("PUT", "/me", {
+    token: user.token,
+    body: { assistantId: id, courseId: "c2" },
+  });
+  assert.equal(second.status, 200);
+  assert.equal(second.body.courseId, "c2");
+  assert.equal(second.body.createdAt, first.body.createdAt);
+  assert.deepEqual(await rowsOf(user.id), [{ assistant_id: id, course_id: "c2" }]);
+});
+
+Deno.test("PUT /me answers 409 assistant_taken for another user's id and keeps both mappings", async () => {
+  const alice = await createUser();
+  const bob = await createUser();
+  const [aliceId, bobId] = [newId(), newId()];
+  await call("PUT", "/me", { token: alice.token, body: { assistantId: aliceId, courseId: "a" } });
+  await call("PUT", "/me", { token: bob.token, body: { assistantId: bobId, courseId: "b" } });
+  const taken = await call("PUT", "/me", {
+    token: bob.token,
+    body: { assistantId: aliceId, courseId: "b2" },
+  });
+  assert.equal(taken.status, 409);
+  assert.equal(taken.body.error.code, "assistant_taken");
+  // The refused replacement rolled back: bob keeps his old mapping, alice keeps hers.
+  assert.deepEqual(await rowsOf(bob.id), [{ assistant_id: bobId, course_id: "b" }]);
+  assert.deepEqual(await rowsOf(alice.id), [{ assistant_id: aliceId, course_id: "a" }]);
+});
+
+Deno.test("another user's DELETE /me never removes someone else's mapping", async () => {
+  const alice = await createUser();
+  const mallory = await createUser();
+  const id = newId();
+  await call("PUT", "/me", { token: alice.token, body: { assistantId: id, courseId: "c" } });
+  assert.equal((await call("DELETE", "/me", { token: mallory.token })).status, 404);
+  assert.equal((await call("GET", "/me", { token: mallory.token })).status, 404);
+  assert.deepEqual(await rowsOf(alice.id), [{ assistant_id: id, course_id: "c" }]);
+});
+
+Deno.test("an id freed by its owner can be taken by another user", async () => {
+  const alice = await createUser();
+  const bob = await createUser();
+  const id = newId();
+  await call("PUT", "/me", { token: alice.token, body: { assistantId: id, courseId: "a" } });
+  assert.equal((await call("DELETE", "/me", { token: alice.token })).status, 204);
+  const taken = await call("PUT", "/me", {
+    token: bob.token,
+    body: { assistantId: id, courseId: "b" },
+  });
+  assert.equal(taken.status, 200);
+  assert.equal((await serviceLookup(id)).body.userId, bob.id);
+});
+
+Deno.test("50 concurrent PUT /me from two users racing for one id end with exactly one owner", async () => {
+  const alice = await createUser();
+  const bob = await createUser();
+  const contested = newId();
+  const [alicePrior, bobPrior] = [newId(), newId()];
+  await call("PUT", "/me", {
+    token: alice.token,
+    body: { assistantId: alicePrior, courseId: "p" },
+  });
+  await call("PUT", "/me", { token: bob.token, body: { assistantId: bobPrior, courseId: "p" } });
+
+  const requests = Array.from({ length: 50 }, (_, i) => {
+    const user = i % 2 === 0 ? alice : bob;
+    return call("PUT", "/me", {
+      token: user.token,
+      body: { assistantId: contested, courseId: `course-${i}` },
+    }).then((result) => ({ user: user.id, ...result }));
+  });
+  const results = await Promise.all(requests);
+
+  const statuses = new Set(results.map((r) => r.status));
+  assert.ok([...statuses].every((s) => s === 200 || s === 409), `statuses ${[...statuses]}`);
+  const winners = new Set(results.filter((r) => r.status === 200).map((r) => r.user));
+  assert.equal(winners.size, 1, "exactly one user won");
+  const winner = [...winners][0];
+  const loser = winner === alice.id ? bob.id : alice.id;
+  // Every request of the loser was refused; every request of the winner succeeded.
+  for (const r of results) {
+    assert.equal(r.status, r.user === winner ? 200 : 409);
+    if (r.status === 409) assert.equal(r.body.error.code, "assistant_taken");
+  }
+  const winnerRows = await rowsOf(winner);
+  assert.equal(winnerRows.length, 1);
+  assert.equal(winnerRows[0].assistant_id, contested);
+  // The loser lost nothing: the refused replacements rolled back.
+  assert.deepEqual((await rowsOf(loser)).map((r) => r.assistant_id), [
+    loser === alice.id ? alicePrior : bobPrior,
+  ]);
+  assert.equal((await serviceLookup(contested)).body.userId, winner);
+  assert.equal((await serviceLookup(winner === alice.id ? alicePrior : bobPrior)).status, 404);
+});
+
+Deno.test("concurrent PUT /me of one user with different ids leave exactly one mapping", async () => {
+  const user = await createUser();
+  const ids = Array.from({ length: 20 }, newId);
+  const results = await Promise.all(
+    ids.map((assistantId) =>
+      call("PUT", "/me", { token: user.token, body: { assistantId, courseId: "c" } })
+    ),
+  );
+  assert.ok(results.every((r) => r.status === 200), JSON.stringify(results.map((r) => r.status)));
+  const rows = await rowsOf(user.id);
+  assert.equal(rows.length, 1);
+  assert.ok(ids.includes(rows[0].assistant_id));
+});
+
+Deno.test("/me refuses missing and invalid tokens with 401 unauthorized", async () => {
+  const { anonKey } = await stack();
+  const expired = await tokenFor(crypto.randomUUID(), { expiresIn: -60 });
+  for (const token of [undefined, anonKey, expired, "not-a-jwt"]) {
+    const { status, body } = await call("GET", "/me", { token });
+    assert.equal(status, 401);
+    assert.equal(body.error.code, "unauthorized");
+  }
+});
+
+Deno.test("PUT /me refuses invalid bodies with 400 invalid_request", async () => {
+  const user = await createUser();
+  for (
+    const body of [
+      {},
+      { assistantId: "a" },
+      { assistantId: "", courseId: "c" },
+      { assistantId: "a b", courseId: "c" },
+      { assistantId: 7, courseId: "c" },
+      { assistantId: "a", courseId: "x".repeat(201) },
+    ]
+  ) {
+    const result = await call("PUT", "/me", { token: user.token, body });
+    assert.equal(result.status, 400, JSON.stringify(body));
+    assert.equal(result.body.error.code, "invalid_request");
+  }
+  assert.deepEqual(await rowsOf(user.id), []);
+});
+
+Deno.test("a valid token for a user missing from auth.users gets a coded 4xx, not a 500", async () => {
+  const token = await tokenFor(crypto.randomUUID());
+  const { status, body } = await call("PUT", "/me", {
+    token,
+    body: { assistantId: newId(), courseId: "c" },
+  });
+  assert.equal(status, 404);
+  assert.equal(body.error.code, "not_found");
+});
