@@ -20,8 +20,7 @@ import { applyBaseline, databaseUrls, pushMigrations } from "./database.ts";
 import { loadOrCreateKeys, signApiKey, signUserToken, type StackKeys } from "./keys.ts";
 import { freePort, FunctionsHost } from "./functions.ts";
 import { createGateway } from "./gateway.ts";
-const storageApiModule = Deno.env.get("STUB_STORAGE") ?? "./storage-api/mod.ts";
-const { createStorageApi } = await import(storageApiModule);
+import { createStorageApi } from "./storage-api/mod.ts";
 import type { StackCredentials, StackUser } from "./credentials.ts";
 
 const projectDir = resolve(new URL("..", import.meta.url).pathname);
