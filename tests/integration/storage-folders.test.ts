@@ -1,0 +1,175 @@
+/**
+ * DELETE /folders and concurrency over real HTTP: a 2,500-file course deleted
+ * across several budgeted calls with its quota freed, parallel deletes of one
+ * folder, and 100 parallel reservations against a nearly full quota.
+ */
+import assert from "node:assert/strict";
+import { adminSql, createUser, functionUrl, type TestUser } from "../support/stack.ts";
+
+const LMS = "anantra-lms-store";
+
+/** A parsed answer of the storage function. */
+interface Answer {
+  status: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+async function api(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${await functionUrl("storage")}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+function expectError(result: Answer, status: number, code: string) {
+  assert.equal(result.status, status, JSON.stringify(result.body));
+  assert.equal(result.body.error.code, code);
+}
+
+/** Seeds objects as rows of a given size (counters follow through the triggers). */
+async function seed(user: TestUser, paths: string[], size = 10) {
+  const sql = await adminSql();
+  try {
+    const keys = paths.map((p) => `user_data/${user.id}/${p}`);
+    await sql`insert into storage.objects (bucket_id, name, metadata)
+      select ${LMS}, k, jsonb_build_object('size', ${size}::bigint, 'mimetype', 'text/plain')
+        from unnest(${keys}::text[]) k`;
+  } finally {
+    await sql.end();
+  }
+}
+
+function course(n: number): string[] {
+  return Array.from(
+    { length: n },
+    (_, i) => `course-9/unit-${i % 10}/lesson-${i % 7}/file-${i}.json`,
+  );
+}
+
+Deno.test("DELETE /folders removes 2,500 nested objects across several calls and frees quota", async () => {
+  const user = await createUser();
+  await seed(user, course(2500));
+  await seed(user, ["course-10/keep.json", "course-9.json"]);
+  assert.equal((await api("GET", "/quota", user.token)).body.objectCount, 2502);
+
+  let calls = 0;
+  let deleted = 0;
+  let last: Answer;
+  do {
+    last = await api("DELETE", "/folders", user.token, {
+      bucket: LMS,
+      prefix: "course-9/",
+      budgetMs: 100,
+    });
+    assert.equal(last.status, 200, JSON.stringify(last.body));
+    assert.deepEqual(last.body.failed, []);
+    deleted += last.body.deleted;
+    calls++;
+  } while (!last.body.done && calls < 20);
+  assert.equal(last.body.done, true);
+  assert.equal(last.body.remaining, 0);
+  assert.equal(deleted, 2500);
+  assert.ok(calls >= 2, `expected several calls, got ${calls}`);
+
+  const quota = (await api("GET", "/quota", user.token)).body;
+  assert.equal(quota.objectCount, 2);
+  assert.equal(quota.usedBytes, 20);
+  const left = await api("GET", `/objects?bucket=${LMS}&recursive=true`, user.token);
+  assert.deepEqual(left.body.items.map((i: { path: string }) => i.path), [
+    "course-10/keep.json",
+    "course-9.json",
+  ]);
+});
+
+Deno.test("two parallel deletes of one folder end with everything deleted once", async () => {
+  const user = await createUser();
+  await seed(user, course(1200));
+  const [a, b] = await Promise.all(
+    [1, 2].map(() => api("DELETE", "/folders", user.token, { bucket: LMS, prefix: "course-9/" })),
+  );
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.equal(b.status, 200, JSON.stringify(b.body));
+  assert.equal(a.body.deleted + b.body.deleted, 1200);
+  assert.equal(a.body.remaining + b.body.remaining, 0);
+  const quota = (await api("GET", "/quota", user.token)).body;
+  assert.equal(quota.objectCount, 0);
+  assert.equal(quota.usedBytes, 0);
+});
+
+Deno.test("DELETE /folders: home needs confirm, bad prefixes and buckets refused, others untouched", async () => {
+  const alice = await createUser();
+  const bob = await createUser();
+  await seed(alice, ["c/1.json", "c/2.json", "top.txt"]);
+  expectError(
+    await api("DELETE", "/folders", alice.token, { bucket: LMS, prefix: "" }),
+    400,
+    "invalid_request",
+  );
+  for (const prefix of ["c", "/c/", "../", "c//", "a/../"]) {
+    expectError(
+      await api("DELETE", "/folders", alice.token, { bucket: LMS, prefix }),
+      400,
+      "invalid_path",
+    );
+  }
+  expectError(
+    await api("DELETE", "/folders", alice.token, { bucket: "nope", prefix: "c/" }),
+    404,
+    "not_found",
+  );
+  expectError(
+    await api("DELETE", "/folders", null, { bucket: LMS, prefix: "c/" }),
+    401,
+    "unauthorized",
+  );
+
+  const bobs = await api("DELETE", "/folders", bob.token, {
+    bucket: LMS,
+    prefix: "",
+    confirm: true,
+  });
+  assert.deepEqual(bobs.body, { deleted: 0, failed: [], remaining: 0, done: true });
+  assert.equal((await api("GET", "/quota", alice.token)).body.objectCount, 3);
+
+  const home = await api("DELETE", "/folders", alice.token, {
+    bucket: LMS,
+    prefix: "",
+    confirm: true,
+  });
+  assert.equal(home.body.deleted, 3);
+  assert.equal(home.body.done, true);
+});
+
+Deno.test("100 parallel POST /uploads against a nearly full quota never over-reserve", async () => {
+  const user = await createUser();
+  const quota = 524_288_000;
+  await seed(user, ["filler.bin"], quota - 10_000);
+  const results = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      api("POST", "/uploads", user.token, {
+        bucket: LMS,
+        path: `race/${i}.txt`,
+        size: 1000,
+        contentType: "text/plain",
+      })),
+  );
+  const passed = results.filter((r) => r.status === 201).length;
+  const refused = results.filter((r) => r.status === 507 && r.body.error.code === "quota_exceeded");
+  assert.equal(passed, 10);
+  assert.equal(refused.length, 90);
+  const after = (await api("GET", "/quota", user.token)).body;
+  assert.equal(after.reservedBytes, 10_000);
+  assert.equal(after.availableBytes, 0);
+});
