@@ -21,6 +21,11 @@ export const COMMANDS: Record<string, Command> = {
       "Copy an S3 bucket or a local directory into a Supabase Storage bucket (dry run by default)",
     load: () => import("./migrate/command.ts"),
   },
+  "import-assistants": {
+    summary:
+      "Load the LMS's assistant mapping and positions into the database (dry run by default)",
+    load: () => import("./commands/import-assistants.ts"),
+  },
 };
 
 /** `stowage --help`. */

@@ -1,0 +1,95 @@
+/**
+ * @module Where `stowage import-assistants` reads the LMS's old files from: a local copy
+ * of the bucket, or the bucket itself (listed through `storage.objects` in one query,
+ * read through the Storage API with the service-role key).
+ */
+import type postgres from "postgres";
+import { CliError } from "../lib/errors.ts";
+import { encodeKey, storageErrorFrom } from "../migrate/storage-api.ts";
+
+/** The reverse mapping's key in the LMS bucket. */
+export const MAPPING_KEY = "user_data/assistant_reverse_mapping.json";
+/** The per-course position file's name. */
+export const POSITION_FILE = "assistant_position.json";
+
+/** Where the old files are read from (keys relative to the bucket root). */
+export interface OldLayout {
+  readonly description: string;
+  /** The text of a file, or null when it does not exist. */
+  read(key: string): Promise<string | null>;
+  /** Keys of every `user_data/<owner>/<course>/assistant_position.json`. */
+  positionKeys(): Promise<string[]>;
+}
+
+/** A local folder holding `user_data/`. @throws CliError source_unavailable */
+export async function localLayout(root: string): Promise<OldLayout> {
+  const base = root.replace(/\/+$/, "");
+  try {
+    if (!(await Deno.stat(`${base}/user_data`)).isDirectory) throw new Error("not a directory");
+  } catch (error) {
+    throw new CliError("source_unavailable", `Cannot find folder "user_data/" in "${base}"`, {
+      cause: error,
+    });
+  }
+  const dirs = async (path: string) => {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(path)) if (e.isDirectory) names.push(e.name);
+    return names.sort();
+  };
+  return {
+    description: base,
+    async read(key) {
+      try {
+        return await Deno.readTextFile(`${base}/${key}`);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return null;
+        throw new CliError("source_unavailable", `Cannot read "${base}/${key}"`, { cause: error });
+      }
+    },
+    async positionKeys() {
+      const keys: string[] = [];
+      for (const owner of await dirs(`${base}/user_data`)) {
+        for (const course of await dirs(`${base}/user_data/${owner}`)) {
+          const key = `user_data/${owner}/${course}/${POSITION_FILE}`;
+          if (await Deno.stat(`${base}/${key}`).then((s) => s.isFile, () => false)) keys.push(key);
+        }
+      }
+      return keys;
+    },
+  };
+}
+
+/** A Storage bucket: listed through `storage.objects` (one query), read through the Storage API. */
+export function bucketLayout(
+  url: string,
+  serviceRoleKey: string,
+  sql: postgres.Sql,
+  bucket: string,
+): OldLayout {
+  const base = `${url.replace(/\/+$/, "")}/storage/v1/object/${encodeURIComponent(bucket)}`;
+  return {
+    description: `bucket "${bucket}"`,
+    async read(key) {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/${encodeKey(key)}`, {
+          headers: { authorization: `Bearer ${serviceRoleKey}`, apikey: serviceRoleKey },
+        });
+      } catch (error) {
+        throw new CliError("source_unavailable", `Cannot read "${key}" from ${bucket}`, {
+          cause: error,
+        });
+      }
+      if (res.ok) return await res.text();
+      const error = storageErrorFrom(res.status, await res.text(), `read "${key}"`);
+      if (error.status === 404) return null;
+      throw new CliError("source_unavailable", error.message, { cause: error });
+    },
+    async positionKeys() {
+      const rows = await sql`select name from storage.objects where bucket_id = ${bucket}
+        and starts_with(name, 'user_data/') and name ~ ${`^user_data/[^/]+/[^/]+/${POSITION_FILE}$`}
+        order by name collate "C"`;
+      return rows.map((r) => r.name as string);
+    },
+  };
+}
