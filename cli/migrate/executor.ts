@@ -159,14 +159,17 @@ async function copyWithRetries(
       await new Promise((r) => setTimeout(r, Math.min(base + Math.random() * base, 10_000)));
     }
   }
+  const code = lastError instanceof StorageError ? lastError.code : "copy_failed";
+  let message = lastError instanceof Error ? lastError.message : String(lastError);
   if (wroteCorrupt) {
     // Never leave a copy that failed verification where users would read it.
-    await deps.api.remove(opts.bucket, [item.target]).catch(
-      () => {/* reported below as failed anyway */},
-    );
+    try {
+      await deps.api.remove(opts.bucket, [item.target]);
+      message += "; the bad copy was removed";
+    } catch (error) {
+      message += `; the bad copy could NOT be removed: ${String(error)}`;
+    }
   }
-  const code = lastError instanceof StorageError ? lastError.code : "copy_failed";
-  const message = lastError instanceof Error ? lastError.message : String(lastError);
   return { source: item.source, target: item.target, code, message, attempts: attempt };
 }
 
