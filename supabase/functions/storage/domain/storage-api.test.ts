@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { toAppError } from "../../_shared/errors.ts";
+import { createStorageGateway, toPublicUrl } from "./storage-api.ts";
+
+Deno.test("toPublicUrl moves internal URLs onto the public Supabase URL", () => {
+  assert.equal(
+    toPublicUrl(
+      "http://kong:8000/storage/v1/object/sign/b/k?token=t",
+      "http://kong:8000",
+      "https://p.co",
+    ),
+    "https://p.co/storage/v1/object/sign/b/k?token=t",
+  );
+  assert.equal(
+    toPublicUrl("http://other:1/storage/v1/object/x?token=t", "http://kong:8000", "https://p.co"),
+    "https://p.co/storage/v1/object/x?token=t",
+  );
+  assert.equal(
+    toPublicUrl("https://cdn.example/x", "http://kong:8000", "https://p.co"),
+    "https://cdn.example/x",
+  );
+});
+
+Deno.test("an unreachable Storage server is 502 storage_unavailable on every call", async () => {
+  const gateway = createStorageGateway({
+    supabaseUrl: "http://127.0.0.1:9",
+    publicSupabaseUrl: "http://127.0.0.1:9",
+    anonKey: "anon",
+    serviceRoleKey: "service",
+  });
+  for (
+    const call of [
+      () => gateway.signUpload("t", "b", "k", false),
+      () => gateway.signDownloads("t", "b", ["k"], 60),
+      () => gateway.remove("t", "b", ["k"]),
+      () => gateway.ping(),
+    ]
+  ) {
+    await assert.rejects(call(), (error: unknown) => {
+      const appError = toAppError(error);
+      return appError.status === 502 && appError.code === "storage_unavailable";
+    });
+  }
+});
