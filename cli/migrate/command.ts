@@ -137,6 +137,7 @@ async function migrate(
     url,
     bucket: opts.bucket,
     prefix: opts.targetPrefix,
+    homeTemplate,
     shard: shardText,
   });
   if (planPath) await Deno.writeTextFile(planPath, JSON.stringify(plan, null, 2) + "\n");

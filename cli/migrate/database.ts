@@ -122,10 +122,14 @@ export class MigrationDb {
     return out;
   }
 
-  /** Each user's quota (`stowage.quota`). */
+  /** Each existing user's quota (`stowage.quota`); ids with no user in auth.users are left out. */
   async quotas(userIds: string[]): Promise<Map<string, Quota>> {
     const out = new Map<string, Quota>();
-    for (const id of userIds) {
+    const found = await this.#run(
+      "look up users",
+      () => this.#sql`select id::text from auth.users where id = any(${userIds}::uuid[])`,
+    );
+    for (const { id } of found) {
       const [q] = await this.#run(
         `read the quota of "${id}"`,
         () =>

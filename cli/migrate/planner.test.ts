@@ -205,3 +205,21 @@ Deno.test("decide keeps only this shard's items but counts quota over all shards
   assert.equal(parts[0].users[0].incomingBytes, 400);
   assert.equal(parts[1].users[0].incomingBytes, 400);
 });
+
+Deno.test("decide refuses copies into the home of a user id that does not exist", async () => {
+  const ghost = "9e000000-0000-4000-8000-000000000009";
+  const mapped = await mapTargets(
+    [obj(`user_data/${ghost}/a.json`), obj(`user_data/${U1}/b.json`)],
+    ctx(),
+  );
+  const owners = new Map<string, string | null>([[`user_data/${ghost}/a.json`, ghost], [
+    `user_data/${U1}/b.json`,
+    U1,
+  ]]);
+  const quotas = new Map([[U1, { plan: "free", quotaBytes: 100, usedBytes: 0, reservedBytes: 0 }]]);
+  const d = decide(mapped, dctx({ owners, quotas }));
+  assert.deepEqual(d.items.map((i) => [i.action, i.reason?.code]), [["refuse", "unknown_user"], [
+    "copy",
+    undefined,
+  ]]);
+});

@@ -212,6 +212,7 @@ export interface DecideContext {
   checksums: Map<string, string>;
   /** Target key -> home owner. */
   owners: Map<string, string | null>;
+  /** Quota of every existing home owner; an owner without an entry does not exist (refused). */
   quotas: Map<string, Quota>;
   overwrite: boolean;
   ignoreQuota: boolean;
@@ -253,6 +254,13 @@ export function decide(mapped: PlanItem[], ctx: DecideContext): Decision {
     const md5 = item.md5 ?? ctx.checksums.get(item.source);
     if (md5) item.md5 = md5;
     if (item.action !== "copy" && item.action !== "rename") return item;
+    if (item.userId !== null && !ctx.quotas.has(item.userId)) {
+      return refuse(
+        item,
+        "unknown_user",
+        `The home folder names user "${item.userId}", who does not exist`,
+      );
+    }
     const e = ctx.existing.get(item.target);
     if (e === undefined) return item;
     const sameSize = e.size === item.size;

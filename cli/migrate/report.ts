@@ -10,7 +10,7 @@ export interface PlanFile {
   version: 1;
   createdAt: string;
   source: string;
-  target: { url: string; bucket: string; prefix: string };
+  target: { url: string; bucket: string; prefix: string; homeTemplate: string | null };
   shard: string | null;
   totals: Record<Action, { objects: number; bytes: number }>;
   users: UserQuota[];
@@ -21,7 +21,14 @@ export interface PlanFile {
 export function planFile(
   items: PlanItem[],
   users: UserQuota[],
-  meta: { source: string; url: string; bucket: string; prefix: string; shard: string | null },
+  meta: {
+    source: string;
+    url: string;
+    bucket: string;
+    prefix: string;
+    homeTemplate: string | null;
+    shard: string | null;
+  },
 ): PlanFile {
   const totals = { copy: zero(), rename: zero(), skip: zero(), refuse: zero() };
   for (const i of items) {
@@ -32,7 +39,12 @@ export function planFile(
     version: 1,
     createdAt: new Date().toISOString(),
     source: meta.source,
-    target: { url: meta.url, bucket: meta.bucket, prefix: meta.prefix },
+    target: {
+      url: meta.url,
+      bucket: meta.bucket,
+      prefix: meta.prefix,
+      homeTemplate: meta.homeTemplate,
+    },
     shard: meta.shard,
     totals,
     users,
@@ -77,6 +89,20 @@ export function planSummary(plan: PlanFile, dryRun: boolean): string {
   };
   listed("refuse", "Refused", (i) => `${i.source}: ${i.reason?.code}: ${i.reason?.message}`);
   listed("rename", "Renamed (keys Storage refuses)", (i) => `${i.source} -> ${i.target}`);
+  const homeless = plan.items.filter((i) =>
+    (i.action === "copy" || i.action === "rename") && i.userId === null
+  );
+  if (plan.target.homeTemplate && homeless.length > 0) {
+    out.push(
+      "",
+      `Outside every home (${homeless.length}): no user owns these keys (home "${plan.target.homeTemplate}");` +
+        " only the service role will reach them, and no quota counts them:",
+    );
+    for (const i of homeless.slice(0, SHOWN)) out.push(`  ${i.target}`);
+    if (homeless.length > SHOWN) {
+      out.push(`  ... and ${homeless.length - SHOWN} more (see the plan file)`);
+    }
+  }
   if (plan.users.length > 0) {
     out.push("", "Quota per user after the copy:");
     out.push(table(
@@ -99,7 +125,7 @@ export function planSummary(plan: PlanFile, dryRun: boolean): string {
 /** The JSON report of an `--execute` run. */
 export interface RunReport {
   source: string;
-  target: { url: string; bucket: string; prefix: string };
+  target: PlanFile["target"];
   shard: string | null;
   startedAt: string;
   finishedAt: string;

@@ -31,6 +31,23 @@ function env(): Record<string, string> {
   return { STOWAGE_CREDENTIALS: Deno.env.get("STOWAGE_CREDENTIALS") ?? "" };
 }
 
+Deno.test("the cli/stowage launcher runs the CLI from any directory", async () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const out = await new Deno.Command(`${root}cli/stowage`, {
+    args: ["migrate", "--help"],
+    cwd: "/",
+    env: { DENO: Deno.execPath() },
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(new TextDecoder().decode(out.stdout), /^Usage: stowage migrate <source> --to/);
+  const bad = await new Deno.Command(`${root}cli/stowage`, {
+    args: ["nope"],
+    cwd: "/",
+    env: { DENO: Deno.execPath() },
+  }).output();
+  assert.equal(bad.code, 2);
+});
+
 Deno.test("audio app uploads: dry run changes nothing; --execute --delete-after copies audio, refuses the text file, deletes only verified sources", async () => {
   const sql = await adminSql();
   const dir = await Deno.makeTempDir({ prefix: "stowage-cli-audio-" });
