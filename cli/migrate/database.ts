@@ -5,7 +5,8 @@
  * `stowage.quota`), never restated here.
  */
 import postgres from "postgres";
-import type { BucketLimits, ExistingObject, Quota } from "./planner.ts";
+import type { BucketLimits } from "./planner.ts";
+import type { ExistingObject, Quota } from "./decide.ts";
 import { CliError } from "../lib/errors.ts";
 
 /** Metadata of one stored object, as the Storage server wrote it. */

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import {
   type BucketLimits,
-  decide,
-  type DecideContext,
   emailSegment,
   type MapContext,
   mapTargets,
-  needsChecksum,
   type SourceObject,
 } from "./planner.ts";
+import { decide, type DecideContext, needsChecksum } from "./decide.ts";
 import { parseShard } from "./shard.ts";
 
 const U1 = "a11ce000-0000-4000-8000-000000000001";

@@ -1,7 +1,8 @@
 /**
  * @module The plan file, the JSON report of a run, and their printed summaries.
  */
-import type { Action, PlanItem, UserQuota } from "./planner.ts";
+import type { Action, PlanItem } from "./planner.ts";
+import type { UserQuota } from "./decide.ts";
 import type { ExecuteResult } from "./executor.ts";
 import { formatBytes, table } from "./format.ts";
 
