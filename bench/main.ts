@@ -118,6 +118,10 @@ async function main(): Promise<number> {
     };
     try {
       for (const scenario of chosen) {
+        if (scenario.skipIn?.includes(args.mode)) {
+          console.log(`\n== ${scenario.name}: skipped in ${args.mode} mode`);
+          continue;
+        }
         const result = await runScenario(bench, scenario, args.mode);
         if (result.contenders.length === 0) failures++;
         file.scenarios.push(result);

@@ -32,6 +32,8 @@ export interface Scenario {
   name: string;
   title: string;
   goal: string;
+  /** Modes the scenario does not run in (it is then listed as skipped). */
+  skipIn?: Mode[];
   run(ctx: ScenarioContext): Promise<ScenarioOutcome>;
 }
 

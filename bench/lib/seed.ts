@@ -9,9 +9,12 @@ import type postgres from "postgres";
 /** The bucket every scenario uses (the LMS seed app's). */
 export const BUCKET = "anantra-lms-store";
 
-/** The key prefix of a user's home in {@link BUCKET}. */
-export function home(userId: string): string {
-  return `user_data/${userId}/`;
+/** A second managed bucket (home `{uid}/`), for runs that need a bucket of their own. */
+export const OTHER_BUCKET = "codebegen-projects";
+
+/** The key prefix of a user's home in {@link BUCKET} (or in {@link OTHER_BUCKET}). */
+export function home(userId: string, bucket = BUCKET): string {
+  return bucket === OTHER_BUCKET ? `${userId}/` : `user_data/${userId}/`;
 }
 
 /**

@@ -109,6 +109,8 @@ export class HttpError extends Error {
 export class Bench {
   #users: BenchUser[] = [];
   private constructor(
+    /** The credentials file, for child processes that need the same stack. */
+    readonly credentialsPath: string,
     readonly credentials: StackCredentials,
     readonly keys: StackKeys,
     /** Superuser connection for seeding and cleanup only. */
@@ -123,7 +125,7 @@ export class Bench {
     const keys = await loadKeys(credentials.keysFile);
     const sql = postgres(credentials.adminDbUrl, { max: 4, onnotice: () => {} });
     const projectSql = postgres(credentials.dbUrl, { max: 4, onnotice: () => {} });
-    return new Bench(credentials, keys, sql, projectSql);
+    return new Bench(credentialsPath, credentials, keys, sql, projectSql);
   }
 
   /** Creates a user in `auth.users` (on `plan` when given) with a three-hour token. */

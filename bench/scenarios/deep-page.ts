@@ -11,7 +11,7 @@ import { asUser, oursPage, sqlKeysetPage } from "../lib/listing.ts";
 
 const SIZES = {
   full: { files: 20_000, reps: 20, slowReps: 3, budgetMs: 60_000 },
-  quick: { files: 5_000, reps: 10, slowReps: 2, budgetMs: 15_000 },
+  quick: { files: 5_000, reps: 10, slowReps: 1, budgetMs: 10_000 },
   tiny: { files: 250, reps: 3, slowReps: 1, budgetMs: 5_000 },
 };
 const PAGE = 100;

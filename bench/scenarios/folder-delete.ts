@@ -13,7 +13,7 @@ import { naiveListAll } from "../lib/listing.ts";
 
 const SIZES = {
   full: { top: 2, sub: 50, files: 100, reps: 3, slowReps: 2, budgetMs: 60_000 },
-  quick: { top: 2, sub: 10, files: 100, reps: 2, slowReps: 1, budgetMs: 15_000 },
+  quick: { top: 2, sub: 5, files: 100, reps: 2, slowReps: 1, budgetMs: 10_000 },
   tiny: { top: 2, sub: 2, files: 10, reps: 1, slowReps: 1, budgetMs: 5_000 },
 };
 
