@@ -1,0 +1,189 @@
+/**
+ * @module The example page in a real browser (Debian's chromium driven by
+ * playwright-core) against the running stack: sign in, upload two files (file
+ * input and drag and drop) with progress to 100 %, see them listed with sizes,
+ * hit the plan's quota and read the refusal, open a signed download link and
+ * get the bytes back, delete the folder and see the quota return.
+ * Screenshots go to `test-results/browser/` (gitignored).
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { join } from "node:path";
+import { chromium, type Page } from "playwright-core";
+import { adminSql, createUser, stack } from "../support/stack.ts";
+import { buildExample } from "../../examples/web/build.ts";
+
+const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+const SHOTS = new URL("../../test-results/browser/", import.meta.url).pathname;
+const KIB = 1024;
+
+async function requireChromium(): Promise<void> {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch {
+    throw new Error(
+      `Cannot run the browser test: no Chromium at ${CHROMIUM}. Install Debian's package ` +
+        "(as root: apt-get install -y --no-install-recommends chromium; npm test does this) " +
+        "or set CHROMIUM_PATH.",
+    );
+  }
+}
+
+/** A user on a plan of their own with a 1 MiB quota. */
+async function smallPlanUser() {
+  const plan = `browser-${crypto.randomUUID().slice(0, 8)}`;
+  const sql = await adminSql();
+  try {
+    await sql`insert into stowage.plans (id, quota_bytes) values (${plan}, ${1024 * KIB})`;
+  } finally {
+    await sql.end();
+  }
+  return { ...(await createUser({ plan })), plan };
+}
+
+function bytes(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = 32 + ((i * 7 + seed) % 95);
+  return b;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function usedBytes(page: Page): Promise<number> {
+  return Number(await page.getAttribute("#quota", "data-used"));
+}
+
+Deno.test({
+  name: "example page: upload with progress, list, quota refusal, download, delete folder",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await requireChromium();
+    await buildExample();
+    await Deno.mkdir(SHOTS, { recursive: true });
+    const { url } = await stack();
+    const user = await smallPlanUser();
+    const profile = await Deno.makeTempDir({ prefix: "stowage-chromium-" });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1100, height: 900 },
+      reducedMotion: "reduce",
+    });
+    const errors: string[] = [];
+    try {
+      const page = context.pages()[0] ?? await context.newPage();
+      page.setDefaultTimeout(15_000);
+      page.on("pageerror", (e) => errors.push(e.message));
+
+      // Sign in through the URL fragment; the page keeps the token and clears the address bar.
+      await page.goto(`${url}/examples/web/#token=${user.token}`);
+      await page.waitForSelector("#app:not([hidden])");
+      assert.equal(await page.textContent("#who-email"), user.email);
+      await page.waitForSelector('#quota[data-used="0"]');
+      assert.equal(new URL(page.url()).hash, "");
+      assert.match((await page.textContent("#plan")) ?? "", new RegExp(user.plan));
+      await shot(page, "1-signed-in");
+
+      // A new folder, then two files: one through the file input, one dropped.
+      // Home lists nothing yet.
+      await page.waitForSelector("#empty:not([hidden])");
+      await page.click("#new-folder");
+      await page.fill("#folder-name", "docs");
+      await page.click('#folder-form button[type="submit"]');
+      await page.waitForSelector("#crumbs .current >> text=docs");
+      assert.equal(await page.$$eval("#rows tr", (rows) => rows.length), 0, "docs/ starts empty");
+      const a = bytes(300 * KIB, 1);
+      const b = Buffer.from(JSON.stringify({ hello: "world", n: 42 }));
+      await page.setInputFiles("#file", { name: "a.txt", mimeType: "text/plain", buffer: a });
+      const drop = await page.evaluateHandle((text) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([text], "b.json", { type: "application/json" }));
+        return dt;
+      }, b.toString());
+      await page.dispatchEvent("#drop", "drop", { dataTransfer: drop });
+      for (const name of ["a.txt", "b.json"]) {
+        const row = `li.upload[data-name="${name}"]`;
+        await page.waitForSelector(`${row}[data-state="done"]`);
+        assert.equal(
+          await page.$eval(`${row} progress`, (p) => (p as HTMLProgressElement).value),
+          1,
+        );
+        assert.equal(await page.textContent(`${row} .status`), "Uploaded");
+      }
+
+      // Listed with their sizes; the quota bar counts them.
+      await page.waitForSelector('tr[data-path="docs/b.json"]');
+      assert.equal(await page.textContent('tr[data-path="docs/a.txt"] .size'), "300 KiB");
+      assert.equal(
+        await page.textContent('tr[data-path="docs/b.json"] .size'),
+        `${b.length} bytes`,
+      );
+      await page.waitForFunction(
+        (n) => document.querySelector("#quota")?.getAttribute("data-used") === String(n),
+        a.length + b.length,
+      );
+      await shot(page, "2-uploaded");
+
+      // A file larger than what is left of the 1 MiB plan: refused, in words.
+      await page.setInputFiles("#file", {
+        name: "big.bin",
+        mimeType: "application/octet-stream",
+        buffer: Buffer.alloc(900 * KIB),
+      });
+      const big = 'li.upload[data-name="big.bin"]';
+      await page.waitForSelector(`${big}[data-state="error"]`);
+      const refusal = (await page.textContent(`${big} .status`)) ?? "";
+      assert.match(
+        refusal,
+        /^Storage full: "big\.bin" needs 900 KiB, but only \d+ KiB of your 1\.0 MiB plan is left\.$/,
+      );
+      assert.equal(await page.$('tr[data-path="docs/big.bin"]'), null);
+      assert.equal(await usedBytes(page), a.length + b.length);
+      await shot(page, "3-quota-refused");
+
+      // A signed download link opens in a new tab and serves the same bytes.
+      const [popup] = await Promise.all([
+        context.waitForEvent("page"),
+        page.click('tr[data-path="docs/a.txt"] button.open'),
+      ]);
+      await popup.waitForLoadState();
+      assert.match(popup.url(), /\/storage\/v1\/object\/sign\//);
+      const href = await page.getAttribute('tr[data-path="docs/a.txt"] a.signed', "href");
+      assert.ok(href);
+      const got = await page.evaluate(async (u) => {
+        const r = await fetch(u);
+        return Array.from(new Uint8Array(await r.arrayBuffer()));
+      }, href);
+      assert.deepEqual(Buffer.from(got), a);
+      await popup.close();
+
+      // Delete the folder: progress, back to Home, the quota returns to zero.
+      await page.click("#delete-folder");
+      await page.click("#delete-yes");
+      await page.waitForSelector('#delete-panel[data-state="done"]');
+      assert.equal(await page.textContent("#delete-text"), 'Deleted 2 files from "docs/".');
+      await page.waitForSelector('#quota[data-used="0"]');
+      assert.equal(await page.textContent("#crumbs .current"), "Home");
+      assert.equal(await page.$('tr[data-path^="docs/"]'), null);
+      await shot(page, "4-folder-deleted");
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});
