@@ -40,6 +40,7 @@ async function uploadOne(stowage: Stowage, file: File, target: UploadTarget): Pr
       path: target.prefix() + file.name,
       onProgress: (p) => {
         bar.value = p.fraction;
+        li.dataset.progress = String(Math.round(p.fraction * 100));
         status.textContent = `${Math.round(p.fraction * 100)} %`;
       },
     });

@@ -106,6 +106,20 @@ Deno.test({
       await page.click('#folder-form button[type="submit"]');
       await page.waitForSelector("#crumbs .current >> text=docs");
       assert.equal(await page.$$eval("#rows tr", (rows) => rows.length), 0, "docs/ starts empty");
+      // Record every progress step the page shows (XHR upload progress events).
+      await page.evaluate(() => {
+        const seen: Record<string, string[]> = {};
+        (globalThis as unknown as { progressSeen: typeof seen }).progressSeen = seen;
+        new MutationObserver((records) => {
+          for (const r of records) {
+            const li = r.target as HTMLElement;
+            (seen[li.dataset.name!] ??= []).push(li.dataset.progress!);
+          }
+        }).observe(document.querySelector("#uploads")!, {
+          subtree: true,
+          attributeFilter: ["data-progress"],
+        });
+      });
       const a = bytes(300 * KIB, 1);
       const b = Buffer.from(JSON.stringify({ hello: "world", n: 42 }));
       await page.setInputFiles("#file", { name: "a.txt", mimeType: "text/plain", buffer: a });
@@ -125,6 +139,13 @@ Deno.test({
         assert.equal(await page.textContent(`${row} .status`), "Uploaded");
       }
 
+      const progress = await page.evaluate(() =>
+        (globalThis as unknown as { progressSeen: Record<string, string[]> }).progressSeen
+      );
+      for (const name of ["a.txt", "b.json"]) {
+        assert.equal(progress[name]?.[0], "0", `${name} starts at 0 %`);
+        assert.equal(progress[name]?.at(-1), "100", `${name} reaches 100 %`);
+      }
       // Listed with their sizes; the quota bar counts them.
       await page.waitForSelector('tr[data-path="docs/b.json"]');
       assert.equal(await page.textContent('tr[data-path="docs/a.txt"] .size'), "300 KiB");
