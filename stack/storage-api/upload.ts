@@ -31,6 +31,8 @@ interface Body {
 }
 
 const USER_METADATA_LIMIT = 1024 * 1024;
+/** `UPLOAD_FILE_SIZE_LIMIT_STANDARD` as the CLI sets it: standard uploads never exceed it. */
+const STANDARD_UPLOAD_LIMIT = 5242880000;
 
 function parseJsonObject(text: string | undefined | null): Record<string, unknown> | undefined {
   if (!text) return undefined;
@@ -100,6 +102,7 @@ export async function upload(ctx: Ctx, plan: UploadPlan): Promise<ObjectRow> {
     const limit = placeholder ? 0 : Math.min(
       bucket.file_size_limit ?? Number.POSITIVE_INFINITY,
       ctx.api.fileSizeLimit,
+      STANDARD_UPLOAD_LIMIT,
     );
     const declared = declaredLength(ctx);
     if (!body.multipart && declared !== undefined && declared > limit) {
