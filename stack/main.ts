@@ -96,7 +96,11 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
 
   log("stack: starting PostgreSQL");
-  const bin = await findPostgresBin(join(stackDir, "tools"));
+  // As root the server runs as the OS user postgres, which must reach the
+  // fallback's binaries: a checkout inside /root or a mktemp folder is not enough.
+  const bin = await findPostgresBin(
+    Deno.uid() === 0 ? "/var/tmp/stowage-tools" : join(stackDir, "tools"),
+  );
   const dataDir = await initCluster(bin, join(stackDir, "pg"));
   const pg: PostgresServer = await startServer(
     bin,

