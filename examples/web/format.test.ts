@@ -1,0 +1,59 @@
+/**
+ * @module The example page's words: sizes, and the server's refusals explained.
+ */
+import assert from "node:assert/strict";
+import { StowageError } from "../../clients/js/mod.ts";
+import { explain, formatBytes } from "./format.ts";
+import { decode } from "./session.ts";
+
+Deno.test("formatBytes uses binary units with one decimal below 100", () => {
+  assert.equal(formatBytes(0), "0 bytes");
+  assert.equal(formatBytes(1023), "1023 bytes");
+  assert.equal(formatBytes(1536), "1.5 KiB");
+  assert.equal(formatBytes(300 * 1024), "300 KiB");
+  assert.equal(formatBytes(524288000), "500 MiB");
+  assert.equal(formatBytes(5368709120), "5.0 GiB");
+});
+
+Deno.test("explain words the quota, size and type refusals with their numbers", () => {
+  const quota = new StowageError("quota_exceeded", "x", 507, {
+    quotaBytes: 1024 * 1024,
+    usedBytes: 300 * 1024,
+    reservedBytes: 0,
+    requestedBytes: 900 * 1024,
+  });
+  assert.equal(
+    explain(quota, "big.bin"),
+    'Storage full: "big.bin" needs 900 KiB, but only 724 KiB of your 1.0 MiB plan is left.',
+  );
+  const size = new StowageError("file_too_large", "x", 413, { maxBytes: 52428800 });
+  assert.equal(
+    explain(size, "a.mp3"),
+    'Too large: "a.mp3" is bigger than the 50.0 MiB allowed per file here.',
+  );
+  const type = new StowageError("unsupported_media_type", "x", 415, {
+    allowed: ["audio/mpeg", "audio/wav"],
+  });
+  assert.equal(
+    explain(type, "a.txt"),
+    'Wrong type: this bucket does not take "a.txt"; it accepts audio/mpeg, audio/wav.',
+  );
+  assert.equal(
+    explain(new StowageError("storage_unavailable", "Storage is down", 502)),
+    "Storage is down (storage_unavailable, HTTP 502)",
+  );
+  assert.match(explain(new TypeError("boom")), /Something went wrong: TypeError: boom/);
+});
+
+Deno.test("decode reads a JWT's subject, email and expiry, and refuses anything else", () => {
+  const payload = btoa(JSON.stringify({ sub: "u1", email: "a@b.c", exp: 2000000000 }))
+    .replace(/=+$/, "");
+  const identity = decode(`h.${payload}.s`);
+  assert.deepEqual(identity && [identity.sub, identity.email, identity.expiresAt?.getTime()], [
+    "u1",
+    "a@b.c",
+    2000000000000,
+  ]);
+  assert.equal(decode("not a token"), null);
+  assert.equal(decode(`h.${btoa("{}")}.s`), null);
+});
