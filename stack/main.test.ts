@@ -3,8 +3,8 @@
  * folder, answers, and leaves no process behind when stopped with SIGTERM.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { freePort } from "./functions.ts";
+import { spawnStack } from "./spawn.ts";
+import { stack as testStack } from "../tests/support/stack.ts";
 
 /** PIDs of every living descendant of `root`. */
 async function descendants(root: number): Promise<number[]> {
@@ -41,33 +41,11 @@ function alive(pid: number): boolean {
 
 Deno.test("a second stack runs beside the first and SIGTERM stops every process it started", async () => {
   const dir = await Deno.makeTempDir({ prefix: "stowage-stack-" });
-  const port = freePort();
-  const dbPort = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", new URL("./main.ts", import.meta.url).pathname],
-    env: {
-      STOWAGE_PORT: String(port),
-      STOWAGE_DB_PORT: String(dbPort),
-      STOWAGE_STACK_DIR: dir,
-      STOWAGE_QUIET: "1",
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const stack = await spawnStack(dir);
   let started: number[] = [];
   try {
-    const deadline = Date.now() + 120_000;
-    while (true) {
-      try {
-        await Deno.stat(join(dir, "credentials.json"));
-        break;
-      } catch { /* starting */ }
-      assert.ok(Date.now() < deadline, "the second stack started in time");
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const creds = JSON.parse(await Deno.readTextFile(join(dir, "credentials.json")));
-    assert.equal(creds.url, `http://127.0.0.1:${port}`);
+    const creds = JSON.parse(await Deno.readTextFile(stack.credentialsPath));
+    assert.notEqual(creds.url, (await testStack()).url, "the second stack has its own port");
     assert.deepEqual(creds.users.map((u: { email: string }) => u.email).sort(), [
       "alice@example.com",
       "bob@example.com",
@@ -75,14 +53,11 @@ Deno.test("a second stack runs beside the first and SIGTERM stops every process 
     ]);
     const res = await fetch(`${creds.url}/functions/v1/storage/health`);
     await res.body?.cancel();
-    assert.ok(res.status < 500 || res.status === 503);
-    started = await descendants(child.pid);
+    assert.equal(res.status, 200);
+    started = await descendants(stack.pid);
     assert.ok(started.length >= 3, "postgres, its workers and the functions run");
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await child.stderr.cancel();
-    assert.equal(status.code, 0);
+    assert.equal(await stack.stop(), 0, "the stack exits cleanly on SIGTERM");
   }
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(started.filter(alive), [], "no process is left behind");

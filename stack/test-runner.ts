@@ -9,7 +9,7 @@
  */
 import { join, resolve } from "node:path";
 import postgres from "postgres";
-import { freePort } from "./functions.ts";
+import { type SpawnedStack, spawnStack } from "./spawn.ts";
 import { readCredentials } from "./credentials.ts";
 
 const projectDir = resolve(new URL("..", import.meta.url).pathname);
@@ -76,62 +76,6 @@ export function parseTap(text: string): Tally {
   return { passed, failed, skipped };
 }
 
-async function startStack(
-  dir: string,
-): Promise<{ child: Deno.ChildProcess; credentials: string; log: string }> {
-  const port = freePort();
-  let dbPort = freePort();
-  while (dbPort === port) dbPort = freePort();
-  await Deno.mkdir(dir, { recursive: true });
-  const log = join(dir, "stack.out");
-  const out = await Deno.open(log, { create: true, write: true, truncate: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", join(projectDir, "stack/main.ts")],
-    cwd: projectDir,
-    env: { STOWAGE_PORT: String(port), STOWAGE_DB_PORT: String(dbPort), STOWAGE_STACK_DIR: dir },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = out.writable.getWriter();
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const c of s) await writer.write(c).catch(() => {});
-  };
-  Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() =>
-    writer.close().catch(() => {})
-  );
-  let exited = false;
-  child.status.then(() => exited = true);
-  const credentials = join(dir, "credentials.json");
-  const deadline = Date.now() + 180_000;
-  while (true) {
-    try {
-      await Deno.stat(credentials);
-      break;
-    } catch { /* not ready */ }
-    if (exited || Date.now() > deadline) {
-      throw new Error(
-        `the test stack did not start:\n${await Deno.readTextFile(log).catch(() => "")}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, credentials, log };
-}
-
-async function stopStack(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 30_000);
-  await child.status;
-  clearTimeout(timer);
-}
-
 async function runPgTap(credentialsPath: string, env: Record<string, string>): Promise<void> {
   const testsDir = join(projectDir, "supabase/tests/database");
   let hasFiles = false;
@@ -191,28 +135,28 @@ async function main(): Promise<number> {
     add("deno task check", { passed: 0, failed: 1, skipped: 0 });
   }
   const dir = join(projectDir, ".stack-test", `run-${Deno.pid}`);
-  let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+  let stack: SpawnedStack | undefined;
   const onSignal = () => {
-    if (stack) stopStack(stack.child).finally(() => Deno.exit(130));
+    if (stack) stack.stop().finally(() => Deno.exit(130));
     else Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
     console.log("\n== starting a test stack");
-    stack = await startStack(dir);
-    const env = { STOWAGE_CREDENTIALS: stack.credentials, NO_COLOR: "1" };
+    stack = await spawnStack(dir, { timeoutMs: 180_000 });
+    const env = { STOWAGE_CREDENTIALS: stack.credentialsPath, NO_COLOR: "1" };
     console.log("\n== deno test (unit and integration)");
     const args = Deno.args.length ? Deno.args : [];
     const { text } = await run(Deno.execPath(), ["test", "-A", "--no-check", ...args], env);
     const tally = parseDenoSummary(text);
     add("deno test", tally ?? { passed: 0, failed: 1, skipped: 0 });
-    if (!Deno.args.length) await runPgTap(stack.credentials, env);
+    if (!Deno.args.length) await runPgTap(stack.credentialsPath, env);
   } catch (error) {
     console.error((error as Error).message);
     add("test stack", { passed: 0, failed: 1, skipped: 0 });
   } finally {
-    if (stack) await stopStack(stack.child);
+    if (stack) await stack.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   console.log("\n" + lines.join("\n"));
