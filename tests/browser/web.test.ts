@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { adminSql, createUser, stack } from "../support/stack.ts";
 import { buildExample } from "../../examples/web/build.ts";
 
@@ -65,30 +65,45 @@ async function usedBytes(page: Page): Promise<number> {
   return Number(await page.getAttribute("#quota", "data-used"));
 }
 
+/** Runs `fn` with a page in a fresh Chromium profile, then closes everything. */
+async function withPage(name: string, fn: (page: Page, context: BrowserContext) => Promise<void>) {
+  await requireChromium();
+  await buildExample();
+  await Deno.mkdir(SHOTS, { recursive: true });
+  const profile = await Deno.makeTempDir({ prefix: "stowage-chromium-" });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1100, height: 900 },
+    reducedMotion: "reduce",
+  });
+  const errors: string[] = [];
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on("pageerror", (e) => errors.push(e.message));
+    try {
+      await fn(page, context);
+    } catch (error) {
+      await shot(page, `${name}-failure`).catch(() => {});
+      throw error;
+    }
+    assert.deepEqual(errors, [], "no uncaught errors in the page");
+  } finally {
+    await context.close();
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
+
 Deno.test({
   name: "example page: upload with progress, list, quota refusal, download, delete folder",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await requireChromium();
-    await buildExample();
-    await Deno.mkdir(SHOTS, { recursive: true });
     const { url } = await stack();
     const user = await smallPlanUser();
-    const profile = await Deno.makeTempDir({ prefix: "stowage-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1100, height: 900 },
-      reducedMotion: "reduce",
-    });
-    const errors: string[] = [];
-    try {
-      const page = context.pages()[0] ?? await context.newPage();
-      page.setDefaultTimeout(15_000);
-      page.on("pageerror", (e) => errors.push(e.message));
-
+    await withPage("main", async (page, context) => {
       // Sign in through the URL fragment; the page keeps the token and clears the address bar.
       await page.goto(`${url}/examples/web/#token=${user.token}`);
       await page.waitForSelector("#app:not([hidden])");
@@ -201,10 +216,53 @@ Deno.test({
       assert.equal(await page.textContent("#crumbs .current"), "Home");
       assert.equal(await page.$('tr[data-path^="docs/"]'), null);
       await shot(page, "4-folder-deleted");
-      assert.deepEqual(errors, []);
-    } finally {
-      await context.close();
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
-    }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "example page from another origin: CORS lets uploads, listing and links through; a refused type is explained",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { url } = await stack();
+    const user = await createUser();
+    // localhost and 127.0.0.1 are different origins: every call is cross-origin.
+    const other = url.replace("127.0.0.1", "localhost");
+    assert.notEqual(other, url, "the stack URL uses 127.0.0.1");
+    await withPage("cross-origin", async (page) => {
+      await page.goto(`${other}/examples/web/?url=${encodeURIComponent(url)}#token=${user.token}`);
+      await page.waitForSelector('#quota[data-used="0"]');
+      const body = Buffer.from("cross-origin bytes\n");
+      await page.setInputFiles("#file", { name: "c.txt", mimeType: "text/plain", buffer: body });
+      await page.waitForSelector('li.upload[data-name="c.txt"][data-state="done"]');
+      await page.waitForSelector('tr[data-path="c.txt"]');
+      await page.waitForSelector(`#quota[data-used="${body.length}"]`);
+      const [popup] = await Promise.all([
+        page.context().waitForEvent("page"),
+        page.click('tr[data-path="c.txt"] button.open'),
+      ]);
+      await popup.close();
+      const href = await page.getAttribute('tr[data-path="c.txt"] a.signed', "href");
+      assert.ok(href?.startsWith(url), `the link points at the API (${href})`);
+      const text = await page.evaluate(async (u) => await (await fetch(u)).text(), href!);
+      assert.equal(text, body.toString());
+
+      await page.selectOption("#bucket", "audiofiles");
+      await page.waitForSelector("#drop-target >> text=audiofiles");
+      await page.setInputFiles("#file", {
+        name: "notes.txt",
+        mimeType: "text/plain",
+        buffer: body,
+      });
+      const row = 'li.upload[data-name="notes.txt"]';
+      await page.waitForSelector(`${row}[data-state="error"]`);
+      assert.match(
+        (await page.textContent(`${row} .status`)) ?? "",
+        /^Wrong type: this bucket does not take "notes\.txt"; it accepts audio\/mpeg/,
+      );
+      await shot(page, "5-cross-origin");
+    });
   },
 });
