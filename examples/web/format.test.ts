@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { StowageError } from "../../clients/js/mod.ts";
-import { explain, formatBytes } from "./format.ts";
+import { explain, files, formatBytes } from "./format.ts";
 import { decode } from "./session.ts";
 
 Deno.test("formatBytes uses binary units with one decimal below 100", () => {
@@ -13,6 +13,10 @@ Deno.test("formatBytes uses binary units with one decimal below 100", () => {
   assert.equal(formatBytes(300 * 1024), "300 KiB");
   assert.equal(formatBytes(524288000), "500 MiB");
   assert.equal(formatBytes(5368709120), "5.0 GiB");
+});
+
+Deno.test("files counts in words", () => {
+  assert.deepEqual([files(0), files(1), files(2)], ["0 files", "1 file", "2 files"]);
 });
 
 Deno.test("explain words the quota, size and type refusals with their numbers", () => {

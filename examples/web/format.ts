@@ -18,6 +18,11 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
 
+/** `1` -> `1 file`, `3` -> `3 files`. */
+export function files(count: number): string {
+  return `${count} file${count === 1 ? "" : "s"}`;
+}
+
 /** An ISO date as a short local date and time, or a dash. */
 export function formatDate(iso: string | null): string {
   if (!iso) return "—";

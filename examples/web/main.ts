@@ -9,7 +9,7 @@
  */
 import { createStowage, type ListPage, type Stowage } from "../../clients/js/mod.ts";
 import { byId, h } from "./dom.ts";
-import { explain, formatBytes, formatDate } from "./format.ts";
+import { explain, files, formatBytes, formatDate } from "./format.ts";
 import { decode, type Identity, load, signIn, signOut } from "./session.ts";
 import { setupUploads } from "./uploads.ts";
 
@@ -48,7 +48,7 @@ async function refreshQuota(): Promise<void> {
     byId("plan").textContent = `${q.plan} plan`;
     byId("quota-text").textContent = `${formatBytes(q.usedBytes)} of ${
       formatBytes(q.quotaBytes)
-    } used · ${q.objectCount} files · ${formatBytes(q.availableBytes)} free`;
+    } used · ${files(q.objectCount)} · ${formatBytes(q.availableBytes)} free`;
     box.dataset.used = String(q.usedBytes);
     box.dataset.quota = String(q.quotaBytes);
   } catch (error) {
@@ -179,12 +179,12 @@ async function deleteFolder(): Promise<void> {
       onProgress: (p) => {
         bar.max = p.deleted + p.remaining || 1;
         bar.value = p.deleted;
-        byId("delete-text").textContent = `Deleted ${p.deleted} files, ${p.remaining} left…`;
+        byId("delete-text").textContent = `Deleted ${files(p.deleted)}, ${p.remaining} left…`;
       },
     });
     bar.max = 1;
     bar.value = 1;
-    byId("delete-text").textContent = `Deleted ${result.deleted} files from "${prefix}".`;
+    byId("delete-text").textContent = `Deleted ${files(result.deleted)} from "${prefix}".`;
     byId("delete-question").textContent = "";
     for (const p of [...state.newFolders]) if (p.startsWith(prefix)) state.newFolders.delete(p);
     byId("delete-panel").dataset.state = "done";

@@ -232,7 +232,9 @@ Deno.test({
     const other = url.replace("127.0.0.1", "localhost");
     assert.notEqual(other, url, "the stack URL uses 127.0.0.1");
     await withPage("cross-origin", async (page) => {
-      await page.goto(`${other}/examples/web/?url=${encodeURIComponent(url)}#token=${user.token}`);
+      await page.goto(
+        `${other}/examples/web/?pageSize=1&url=${encodeURIComponent(url)}#token=${user.token}`,
+      );
       await page.waitForSelector('#quota[data-used="0"]');
       const body = Buffer.from("cross-origin bytes\n");
       await page.setInputFiles("#file", { name: "c.txt", mimeType: "text/plain", buffer: body });
@@ -248,6 +250,20 @@ Deno.test({
       assert.ok(href?.startsWith(url), `the link points at the API (${href})`);
       const text = await page.evaluate(async (u) => await (await fetch(u)).text(), href!);
       assert.equal(text, body.toString());
+
+      // Paging, one entry a page: a second file shows on page 2.
+      await page.setInputFiles("#file", { name: "d.txt", mimeType: "text/plain", buffer: body });
+      await page.waitForSelector('li.upload[data-name="d.txt"][data-state="done"]');
+      await page.waitForSelector("#next:not([disabled])");
+      assert.deepEqual(await page.$$eval("#rows tr", (r) => r.map((e) => e.dataset.path)), [
+        "c.txt",
+      ]);
+      await page.click("#next");
+      await page.waitForSelector('tr[data-path="d.txt"]');
+      assert.equal(await page.textContent("#page-no"), "Page 2");
+      assert.ok(await page.$("#next[disabled]"), "no page after the last");
+      await page.click("#prev");
+      await page.waitForSelector('tr[data-path="c.txt"]');
 
       await page.selectOption("#bucket", "audiofiles");
       await page.waitForSelector("#drop-target >> text=audiofiles");
