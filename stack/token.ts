@@ -40,7 +40,9 @@ try {
     Deno.exit(1);
   }
   const keys = await loadKeys(credentials.keysFile);
-  console.log(await signUserToken(keys, { sub: rows[0].id, email, expiresIn, issuerUrl: credentials.url }));
+  console.log(
+    await signUserToken(keys, { sub: rows[0].id, email, expiresIn, issuerUrl: credentials.url }),
+  );
 } finally {
   await sql.end();
 }
