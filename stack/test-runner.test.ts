@@ -2,7 +2,7 @@
  * @module The test runner reads deno test's and pg_prove's results right.
  */
 import assert from "node:assert/strict";
-import { parseDenoSummary, parseTap } from "./test-runner.ts";
+import { parseDenoSummary, parsePartialDeno, parseTap } from "./test-runner.ts";
 
 Deno.test("parseDenoSummary reads passed, failed and ignored, with or without steps", () => {
   assert.deepEqual(parseDenoSummary("...\nok | 3 passed | 0 failed (30ms)\n"), {
@@ -27,4 +27,10 @@ Deno.test("parseTap counts ok, not ok and skips of pg_prove --verbose", () => {
     "    ok 1 - nested subtest",
   ].join("\n");
   assert.deepEqual(parseTap(out), { passed: 2, failed: 1, skipped: 1 });
+});
+
+Deno.test("parsePartialDeno counts finished tests of a run cut short, and at least one failure", () => {
+  const out = "a ... ok (1ms)\nb ... FAILED (2ms)\nc ... ok (3ms)\nd ... ignored (0ms)\n";
+  assert.deepEqual(parsePartialDeno(out), { passed: 2, failed: 1, skipped: 1 });
+  assert.deepEqual(parsePartialDeno("a ... ok (1ms)\n"), { passed: 1, failed: 1, skipped: 0 });
 });

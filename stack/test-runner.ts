@@ -29,12 +29,18 @@ function add(name: string, t: Tally): void {
   lines.push(`${name}: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`);
 }
 
-/** Runs a command, echoing its output, and returns the output. */
+/** How long one runner may take before it is killed and counted as failed (default 40 min). */
+const RUNNER_TIMEOUT_MS = Number(Deno.env.get("STOWAGE_TEST_TIMEOUT_MS") ?? 40 * 60_000);
+
+/**
+ * Runs a command, echoing its output, and returns the output. A command that
+ * outlives {@link RUNNER_TIMEOUT_MS} is killed (a hung test must not eat CI's time).
+ */
 async function run(
   cmd: string,
   args: string[],
   env: Record<string, string>,
-): Promise<{ code: number; text: string }> {
+): Promise<{ code: number; text: string; timedOut: boolean }> {
   const child = new Deno.Command(cmd, {
     args,
     env,
@@ -52,8 +58,20 @@ async function run(
       await out.write(chunk);
     }
   };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    console.error(
+      `\n${cmd} ${args[0]}: still running after ${RUNNER_TIMEOUT_MS / 60_000} min, killed`,
+    );
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, RUNNER_TIMEOUT_MS);
   await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
-  return { code: (await child.status).code, text };
+  const { code } = await child.status;
+  clearTimeout(timer);
+  return { code, text, timedOut };
 }
 
 /** Parses deno test's closing line, e.g. `ok | 4 passed (2 steps) | 0 failed | 1 ignored (137ms)`. */
@@ -63,6 +81,17 @@ export function parseDenoSummary(text: string): Tally | undefined {
   );
   if (!m) return undefined;
   return { passed: Number(m[2]), failed: Number(m[3]), skipped: Number(m[4] ?? 0) };
+}
+
+/**
+ * Counts the per-test lines of deno test's output, for a run that ended without
+ * its closing line (killed, or crashed); at least one failure is reported.
+ */
+export function parsePartialDeno(text: string): Tally {
+  const passed = (text.match(/^.+ \.\.\. ok \(/gm) ?? []).length;
+  const failed = (text.match(/^.+ \.\.\. FAILED/gm) ?? []).length;
+  const skipped = (text.match(/^.+ \.\.\. ignored/gm) ?? []).length;
+  return { passed, failed: Math.max(failed, 1), skipped };
 }
 
 /** Counts TAP results from `pg_prove --verbose` output. */
@@ -148,9 +177,14 @@ async function main(): Promise<number> {
     const env = { STOWAGE_CREDENTIALS: stack.credentialsPath, NO_COLOR: "1" };
     console.log("\n== deno test (unit and integration)");
     const args = Deno.args.length ? Deno.args : [];
-    const { text } = await run(Deno.execPath(), ["test", "-A", "--no-check", ...args], env);
-    const tally = parseDenoSummary(text);
-    add("deno test", tally ?? { passed: 0, failed: 1, skipped: 0 });
+    const { text, timedOut } = await run(
+      Deno.execPath(),
+      ["test", "-A", "--no-check", ...args],
+      env,
+    );
+    const tally = parseDenoSummary(text) ?? parsePartialDeno(text);
+    if (timedOut) tally.failed += 1;
+    add("deno test", tally);
     if (!Deno.args.length) await runPgTap(stack.credentialsPath, env);
   } catch (error) {
     console.error((error as Error).message);
