@@ -2,37 +2,8 @@
  * Admin routes (service role only), /health and /openapi.json over real HTTP.
  */
 import assert from "node:assert/strict";
-import { createUser, functionUrl, stack } from "../support/stack.ts";
-
-/** A parsed answer of the storage function. */
-interface Answer {
-  status: number;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
-
-async function api(
-  method: string,
-  path: string,
-  token: string | null,
-  body?: unknown,
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${await functionUrl("storage")}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-function expectError(result: Answer, status: number, code: string) {
-  assert.equal(result.status, status, JSON.stringify(result.body));
-  assert.equal(result.body.error.code, code);
-}
+import { createUser, stack } from "../support/stack.ts";
+import { api, expectError, STORAGE_OPERATIONS } from "../support/storage.ts";
 
 Deno.test("admin: the service role sets plans, reads usage and reconciles", async () => {
   const service = (await stack()).serviceRoleKey;
@@ -104,20 +75,7 @@ Deno.test("GET /openapi.json is an OpenAPI 3 document listing every route with s
   ) =>
     Object.entries(methods).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, op }))
   );
-  assert.deepEqual(operations.map((o) => o.id).sort(), [
-    "DELETE /storage/folders",
-    "DELETE /storage/objects",
-    "DELETE /storage/uploads",
-    "GET /storage/admin/users/{userId}/usage",
-    "GET /storage/health",
-    "GET /storage/objects",
-    "GET /storage/quota",
-    "POST /storage/admin/reconcile",
-    "POST /storage/downloads",
-    "POST /storage/uploads",
-    "POST /storage/uploads/batch",
-    "PUT /storage/admin/users/{userId}/plan",
-  ]);
+  assert.deepEqual(operations.map((o) => o.id).sort(), STORAGE_OPERATIONS);
   for (const { id, op } of operations) {
     assert.ok(op.responses && Object.keys(op.responses).length > 0, id);
     if (!id.includes("health")) assert.ok(op.responses["400"] || op.responses["401"], id);

@@ -4,52 +4,8 @@
  * folder, and 100 parallel reservations against a nearly full quota.
  */
 import assert from "node:assert/strict";
-import { adminSql, createUser, functionUrl, type TestUser } from "../support/stack.ts";
-
-const LMS = "anantra-lms-store";
-
-/** A parsed answer of the storage function. */
-interface Answer {
-  status: number;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
-
-async function api(
-  method: string,
-  path: string,
-  token: string | null,
-  body?: unknown,
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${await functionUrl("storage")}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-function expectError(result: Answer, status: number, code: string) {
-  assert.equal(result.status, status, JSON.stringify(result.body));
-  assert.equal(result.body.error.code, code);
-}
-
-/** Seeds objects as rows of a given size (counters follow through the triggers). */
-async function seed(user: TestUser, paths: string[], size = 10) {
-  const sql = await adminSql();
-  try {
-    const keys = paths.map((p) => `user_data/${user.id}/${p}`);
-    await sql`insert into storage.objects (bucket_id, name, metadata)
-      select ${LMS}, k, jsonb_build_object('size', ${size}::bigint, 'mimetype', 'text/plain')
-        from unnest(${keys}::text[]) k`;
-  } finally {
-    await sql.end();
-  }
-}
+import { createUser } from "../support/stack.ts";
+import { type Answer, api, expectError, LMS, seedLms as seed } from "../support/storage.ts";
 
 function course(n: number): string[] {
   return Array.from(

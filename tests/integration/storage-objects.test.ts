@@ -4,73 +4,8 @@
  * download links, the LMS and CodebeGen flows, and cross-user isolation.
  */
 import assert from "node:assert/strict";
-import { adminSql, client, createUser, functionUrl, type TestUser } from "../support/stack.ts";
-
-const LMS = "anantra-lms-store";
-const CODE = "codebegen-projects";
-
-/** A parsed answer of the storage function. */
-interface Answer {
-  status: number;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
-
-async function api(
-  method: string,
-  path: string,
-  token: string | null,
-  body?: unknown,
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${await functionUrl("storage")}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-function expectError(result: Answer, status: number, code: string) {
-  assert.equal(result.status, status, JSON.stringify(result.body));
-  assert.equal(result.body.error.code, code);
-}
-
-/** Uploads through the API as a browser would: reserve, then PUT to the signed URL. */
-async function upload(user: TestUser, bucket: string, path: string, data: string, type: string) {
-  const reserved = await api("POST", "/uploads", user.token, {
-    bucket,
-    path,
-    size: new TextEncoder().encode(data).length,
-    contentType: type,
-  });
-  assert.equal(reserved.status, 201, JSON.stringify(reserved.body));
-  const { error } = await (await client(user.token)).storage.from(bucket).uploadToSignedUrl(
-    reserved.body.key,
-    reserved.body.token,
-    new Blob([data], { type }),
-    { contentType: type },
-  );
-  assert.equal(error, null);
-}
-
-/**
- * Seeds many objects fast as rows (as a migration would leave them; the
- * Storage server tolerates missing bytes on delete, as S3 does). Usage
- * counters are kept by the same triggers as for uploads.
- */
-async function seed(bucket: string, keys: string[]) {
-  const sql = await adminSql();
-  try {
-    await sql`insert into storage.objects (bucket_id, name, metadata)
-      select ${bucket}, k, '{"size":1,"mimetype":"text/plain"}'::jsonb from unnest(${keys}::text[]) k`;
-  } finally {
-    await sql.end();
-  }
-}
+import { createUser, type TestUser } from "../support/stack.ts";
+import { api, CODE, expectError, LMS, seedKeys as seed, upload } from "../support/storage.ts";
 
 async function listAll(user: TestUser, query: string, limit: number) {
   const items: string[] = [];

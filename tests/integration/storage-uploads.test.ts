@@ -3,48 +3,8 @@
  * success, every error code, the browser's signed-upload path, cross-user attempts.
  */
 import assert from "node:assert/strict";
-import {
-  client,
-  createUser,
-  functionUrl,
-  serviceClient,
-  stack,
-  tokenFor,
-} from "../support/stack.ts";
-
-const LMS = "anantra-lms-store";
-const AUDIO = "audiofiles";
-
-/** A parsed answer of the storage function. */
-interface Answer {
-  status: number;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
-
-async function api(
-  method: string,
-  path: string,
-  token: string | null,
-  body?: unknown,
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${await functionUrl("storage")}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-function expectError(result: Answer, status: number, code: string) {
-  assert.equal(result.status, status, JSON.stringify(result.body));
-  assert.equal(result.body.error.code, code, JSON.stringify(result.body));
-  assert.equal(typeof result.body.error.message, "string");
-}
+import { client, createUser, serviceClient, stack, tokenFor } from "../support/stack.ts";
+import { type Answer, api, AUDIO, expectError, LMS } from "../support/storage.ts";
 
 Deno.test("POST /uploads reserves, signs on the public URL, and the browser upload is listed", async () => {
   const user = await createUser();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createStorageApp } from "./app.ts";
 import { createRuntime } from "./context.ts";
+import { STORAGE_OPERATIONS } from "../../../tests/support/storage.ts";
 
 const broken = createStorageApp(createRuntime({ SUPABASE_URL: "http://127.0.0.1:9" }));
 const configured = createStorageApp(createRuntime({
@@ -72,20 +73,7 @@ Deno.test("openapi.json is an OpenAPI 3 document listing every route", async () 
   const operations = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
     .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
     .sort();
-  assert.deepEqual(operations, [
-    "DELETE /storage/folders",
-    "DELETE /storage/objects",
-    "DELETE /storage/uploads",
-    "GET /storage/admin/users/{userId}/usage",
-    "GET /storage/health",
-    "GET /storage/objects",
-    "GET /storage/quota",
-    "POST /storage/admin/reconcile",
-    "POST /storage/downloads",
-    "POST /storage/uploads",
-    "POST /storage/uploads/batch",
-    "PUT /storage/admin/users/{userId}/plan",
-  ]);
+  assert.deepEqual(operations, STORAGE_OPERATIONS);
   assert.ok(doc.components.schemas.Upload);
   assert.ok(doc.components.schemas.Error);
 });
