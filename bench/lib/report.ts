@@ -126,8 +126,12 @@ export async function measure(
   options: { ours: boolean; n: number; compareTo?: string; note?: string },
   run: () => Promise<ContenderResult>,
 ): Promise<ContenderResult> {
+  const started = performance.now();
   try {
-    return await run();
+    const result = await run();
+    const took = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`    median ${fmtMs(result.median_ms)} over ${result.reps} (took ${took} s)`);
+    return result;
   } catch (error) {
     console.error(`  ${name}: failed: ${(error as Error).stack ?? error}`);
     return failed(name, error, options);

@@ -40,7 +40,8 @@ export const bulkDownloads: Scenario = {
     ): Promise<ContenderResult> =>
       measure(name, { ...opts, n: size.paths }, async () => {
         log(name);
-        const { samples } = await repeatWithin(reps, size.budgetMs, fn, undefined, true);
+        // A warm-up run only where it is cheap (the one-call contenders).
+        const { samples } = await repeatWithin(reps, size.budgetMs, fn, undefined, calls === 1);
         return contender(name, samples, { ...opts, n: size.paths, calls });
       });
     const OURS = `ours: POST /downloads (${size.paths} paths)`;
