@@ -1,0 +1,149 @@
+/**
+ * Outages: a storage function instance, in this process, wired to the stack
+ * but with its Storage server or its database unreachable (or answering
+ * errors). Every route answers a coded 502 storage_unavailable or 503
+ * database_unavailable, never an empty result, and nothing is left half done
+ * (a reservation whose signing failed is cancelled, a folder whose objects
+ * could not be removed still holds them).
+ */
+import assert from "node:assert/strict";
+import { createUser, stack } from "../support/stack.ts";
+import { api, expectError, inProcessFunction, LMS, seedLms } from "../support/storage.ts";
+
+const DEAD_URL = "http://127.0.0.1:9";
+
+Deno.test("Storage unreachable: uploads, downloads and deletes are 502, reservations cancelled", async () => {
+  const user = await createUser();
+  await seedLms(user, ["c/1.txt", "c/2.txt"]);
+  const fn = await inProcessFunction({ SUPABASE_URL: DEAD_URL, PUBLIC_SUPABASE_URL: DEAD_URL });
+  try {
+    const call = (method: string, path: string, body?: unknown) =>
+      api(method, path, user.token, body, fn.fetch);
+    expectError(
+      await call("POST", "/uploads", {
+        bucket: LMS,
+        path: "c/new.txt",
+        size: 100,
+        contentType: "text/plain",
+      }),
+      502,
+      "storage_unavailable",
+    );
+    expectError(
+      await call("POST", "/uploads/batch", {
+        bucket: LMS,
+        files: [{ path: "c/a.txt", size: 5, contentType: "text/plain" }],
+      }),
+      502,
+      "storage_unavailable",
+    );
+    expectError(
+      await call("POST", "/downloads", { bucket: LMS, paths: ["c/1.txt"] }),
+      502,
+      "storage_unavailable",
+    );
+    expectError(
+      await call("DELETE", "/objects", { bucket: LMS, paths: ["c/1.txt"] }),
+      502,
+      "storage_unavailable",
+    );
+    const folder = await call("DELETE", "/folders", { bucket: LMS, prefix: "c/" });
+    expectError(folder, 502, "storage_unavailable");
+    assert.equal(folder.body.error.details.remaining, 2);
+
+    // Listing and quota need only the database: they still answer.
+    const listed = await call("GET", `/objects?bucket=${LMS}&prefix=c/`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body.items.map((i: { path: string }) => i.path), [
+      "c/1.txt",
+      "c/2.txt",
+    ]);
+    const quota = await call("GET", "/quota");
+    assert.equal(quota.status, 200);
+    // The failed signings left no reservation behind, and nothing was deleted.
+    assert.equal(quota.body.reservedBytes, 0);
+    assert.equal(quota.body.objectCount, 2);
+
+    const health = await api("GET", "/health", null, undefined, fn.fetch);
+    assert.equal(health.status, 503);
+    assert.equal(health.body.database.ok, true);
+    assert.deepEqual(health.body.storage, { ok: false, error: "storage_unavailable" });
+  } finally {
+    await fn.end();
+  }
+});
+
+Deno.test("Storage answering errors in its 400 envelope is mapped by the body's statusCode", async () => {
+  const user = await createUser();
+  // A stand-in that answers every call as the Storage server answers a failure:
+  // HTTP 400, the real status as a string in the body.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+    Response.json(
+      { statusCode: "503", error: "SlowDown", message: "Please reduce your request rate" },
+      { status: 400 },
+    ));
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const fn = await inProcessFunction({ SUPABASE_URL: base, PUBLIC_SUPABASE_URL: base });
+  try {
+    const reserved = await api("POST", "/uploads", user.token, {
+      bucket: LMS,
+      path: "x.txt",
+      size: 10,
+      contentType: "text/plain",
+    }, fn.fetch);
+    expectError(reserved, 502, "storage_unavailable");
+    assert.equal(reserved.body.error.details.storageStatus, "503");
+    assert.equal(
+      (await api("GET", "/quota", user.token, undefined, fn.fetch)).body.reservedBytes,
+      0,
+    );
+  } finally {
+    await fn.end();
+    await server.shutdown();
+  }
+});
+
+Deno.test("database unreachable: every user and admin route is 503 database_unavailable", async () => {
+  const user = await createUser();
+  const fn = await inProcessFunction({
+    SUPABASE_DB_URL: "postgresql://postgres:postgres@127.0.0.1:9/postgres",
+  });
+  try {
+    const cases: [string, string, unknown?][] = [
+      ["POST", "/uploads", { bucket: LMS, path: "a.txt", size: 1, contentType: "text/plain" }],
+      ["POST", "/uploads/batch", {
+        bucket: LMS,
+        files: [{ path: "a.txt", size: 1, contentType: "text/plain" }],
+      }],
+      ["DELETE", "/uploads", { bucket: LMS, path: "a.txt" }],
+      ["GET", `/objects?bucket=${LMS}`],
+      ["DELETE", "/objects", { bucket: LMS, paths: ["a.txt"] }],
+      ["DELETE", "/folders", { bucket: LMS, prefix: "a/" }],
+      ["POST", "/downloads", { bucket: LMS, paths: ["a.txt"] }],
+      ["GET", "/quota"],
+    ];
+    for (const [method, path, body] of cases) {
+      expectError(
+        await api(method, path, user.token, body, fn.fetch),
+        503,
+        "database_unavailable",
+      );
+    }
+    const service = (await stack()).serviceRoleKey;
+    for (
+      const [method, path, body] of [
+        ["GET", `/admin/users/${user.id}/usage`],
+        ["PUT", `/admin/users/${user.id}/plan`, { plan: "paid" }],
+        ["POST", "/admin/reconcile", { userId: user.id }],
+      ] as [string, string, unknown?][]
+    ) {
+      expectError(await api(method, path, service, body, fn.fetch), 503, "database_unavailable");
+    }
+    const health = await api("GET", "/health", null, undefined, fn.fetch);
+    assert.equal(health.status, 503);
+    assert.deepEqual(health.body.database, { ok: false, error: "database_unavailable" });
+    assert.equal(health.body.storage.ok, true);
+  } finally {
+    await fn.end();
+  }
+});
