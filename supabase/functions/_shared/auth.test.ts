@@ -84,6 +84,29 @@ Deno.test("HS256 is refused when the project has no legacy secret", async () => 
   );
 });
 
+Deno.test("the configured service-role key is the service even when no legacy secret is set", async () => {
+  // Hosted projects hand functions a legacy HS256 service_role JWT as SUPABASE_SERVICE_ROLE_KEY;
+  // a deployment without LEGACY_JWT_SECRET must still accept that exact key (and only it).
+  const serviceKey = await hs256({ role: "service_role" });
+  const strict = createVerifier({ ...config, legacyJwtSecret: null, serviceRoleKey: serviceKey });
+  assert.equal((await strict(`Bearer ${serviceKey}`)).kind, "service");
+  const otherServiceKey = await hs256({ role: "service_role", ref: "another-project" });
+  await assert.rejects(
+    strict(`Bearer ${otherServiceKey}`),
+    (e: unknown) => e instanceof AppError && e.code === "unauthorized",
+  );
+  await assert.rejects(
+    strict(`Bearer ${serviceKey}x`),
+    (e: unknown) => e instanceof AppError && e.code === "unauthorized",
+  );
+});
+
+Deno.test("a token whose kid is not in the JWKS is 401, even when signed by a known key", async () => {
+  const token = await new SignJWT({ sub: USER_ID, role: "authenticated" })
+    .setProtectedHeader({ alg: "ES256", kid: "unknown" }).setExpirationTime("1h").sign(privateKey);
+  await rejects401(`Bearer ${token}`);
+});
+
 Deno.test("an unreachable JWKS URL is a 503, not a 401", async () => {
   const remote = createVerifier({ ...config, jwks: null });
   const token = await es256({ sub: USER_ID, role: "authenticated" });

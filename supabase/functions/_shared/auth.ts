@@ -53,11 +53,12 @@ export function createVerifier(config: KeyConfig): Verifier {
 
   return async (authorization) => {
     const token = bearerToken(authorization);
-    // New-style secret API keys (`sb_secret_…`) are not JWTs: compare in constant time.
-    if (token.startsWith("sb_")) {
-      if (constantTimeEqual(token, config.serviceRoleKey)) return { kind: "service", token };
-      throw unauthorized("Send a user's access token, not an API key");
-    }
+    // The function's own service-role key, whatever its form (`sb_secret_…`, or the legacy
+    // HS256 JWT hosted projects still hand out): equality with the configured secret is the
+    // proof, so it works even when LEGACY_JWT_SECRET is unset. Compared in constant time.
+    if (constantTimeEqual(token, config.serviceRoleKey)) return { kind: "service", token };
+    // Other API keys (`sb_publishable_…`, another `sb_secret_…`) are not JWTs and not users.
+    if (token.startsWith("sb_")) throw unauthorized("Send a user's access token, not an API key");
     const payload = await verifyToken(token, jwks, legacySecret);
     return callerOf(payload, token);
   };
