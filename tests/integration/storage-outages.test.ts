@@ -147,3 +147,86 @@ Deno.test("database unreachable: every user and admin route is 503 database_unav
     await fn.end();
   }
 });
+
+/**
+ * A proxy to the stack's gateway that answers the first `failures` remove calls itself
+ * (HTTP 400, the given statusCode in the body, as the Storage server does) and counts them.
+ */
+async function flakyStorage(failures: number, statusCode: string) {
+  const target = (await stack()).url;
+  let removes = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const isRemove = req.method === "DELETE" && url.pathname.startsWith("/storage/v1/object/");
+    if (isRemove && ++removes <= failures) {
+      await req.body?.cancel();
+      return Response.json({ statusCode, error: "Refused", message: `refused ${removes}` }, {
+        status: 400,
+      });
+    }
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    const body = req.body ? await req.arrayBuffer() : undefined;
+    return await fetch(`${target}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers,
+      body,
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    removes: () => removes,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("DELETE /folders retries transient Storage failures with backoff and then deletes", async () => {
+  const user = await createUser();
+  await seedLms(user, ["r/1.txt", "r/2.txt", "r/deep/3.txt"]);
+  const proxy = await flakyStorage(2, "503");
+  const fn = await inProcessFunction({ SUPABASE_URL: proxy.url });
+  try {
+    const result = await api(
+      "DELETE",
+      "/folders",
+      user.token,
+      { bucket: LMS, prefix: "r/" },
+      fn.fetch,
+    );
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.deepEqual(result.body, { deleted: 3, failed: [], remaining: 0, done: true });
+    assert.equal(proxy.removes(), 3);
+  } finally {
+    await fn.end();
+    await proxy.close();
+  }
+});
+
+Deno.test("DELETE /folders does not retry a refusal; the folder keeps its objects", async () => {
+  const user = await createUser();
+  await seedLms(user, ["s/1.txt", "s/2.txt"]);
+  const proxy = await flakyStorage(100, "403");
+  const fn = await inProcessFunction({ SUPABASE_URL: proxy.url });
+  try {
+    const result = await api(
+      "DELETE",
+      "/folders",
+      user.token,
+      { bucket: LMS, prefix: "s/" },
+      fn.fetch,
+    );
+    expectError(result, 403, "forbidden");
+    assert.equal(result.body.error.details.remaining, 2);
+    assert.equal(proxy.removes(), 1);
+    const objects = await api("DELETE", "/objects", user.token, {
+      bucket: LMS,
+      paths: ["s/1.txt"],
+    }, fn.fetch);
+    expectError(objects, 403, "forbidden");
+    assert.equal(proxy.removes(), 2);
+  } finally {
+    await fn.end();
+    await proxy.close();
+  }
+  assert.equal((await api("GET", "/quota", user.token)).body.objectCount, 2);
+});

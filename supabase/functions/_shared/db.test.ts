@@ -85,3 +85,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a database that stays down fails every request fast: reconnect backoff stays short", async () => {
+  // postgres.js backs off 3^n / 100 s (up to 20 s) between failed connects by default: after a
+  // short outage every request would wait seconds before its 503, and keep waiting after the
+  // database is back. Ours is capped at one second.
+  const db = createDb({ url: "postgresql://postgres:postgres@127.0.0.1:9/postgres", max: 1 });
+  try {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const started = Date.now();
+      await assert.rejects(db.ping());
+      const took = Date.now() - started;
+      assert.ok(took < 2000, `attempt ${attempt} took ${took} ms`);
+    }
+  } finally {
+    await db.end();
+  }
+});

@@ -48,6 +48,10 @@ export function createDb(options: DbOptions): Db {
     prepare: !options.usesPooler,
     idle_timeout: 20,
     connect_timeout: 5,
+    // Between failed connects the driver waits 3^n / 100 s by default (up to 20 s): after a
+    // short outage each request would hang that long before its 503, and again once the
+    // database is back. Cap it (seconds, with jitter) so failures and recovery stay fast.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
     connection: { application_name: "stowage-functions" },
   });
