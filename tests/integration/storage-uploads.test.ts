@@ -20,6 +20,11 @@ Deno.test("POST /uploads reserves, signs on the public URL, and the browser uplo
   assert.equal(upload.path, "course-1/notes.txt");
   assert.ok(upload.signedUrl.startsWith(`${(await stack()).url}/storage/v1/object/upload/sign/`));
   assert.ok(Date.parse(upload.expiresAt) > Date.now());
+  // The Storage server's signed-upload lifetime (2 h), and a reservation that outlives it.
+  assert.ok(Math.abs(Date.parse(upload.expiresAt) - Date.now() - 7200_000) < 120_000);
+  assert.ok(Date.parse(upload.reservationExpiresAt) > Date.parse(upload.expiresAt));
+  assert.equal(upload.contentType, "text/plain");
+  assert.equal(upload.size, 11);
 
   const supabase = await client(user.token);
   const { error } = await supabase.storage.from(LMS).uploadToSignedUrl(
