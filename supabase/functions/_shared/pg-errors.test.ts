@@ -87,3 +87,12 @@ Deno.test("driver connection failures are 503 and unknown SQLSTATEs are internal
   assert.equal(fromPostgresError(pg("XX000")).status, 500);
   assert.equal(isPostgresError(new Error("x")), false);
 });
+
+Deno.test("a timeout and a deadlock say what happened, not that the database is unreachable", () => {
+  assert.match(
+    fromPostgresError(pg("57014", "canceling statement")).message,
+    /did not answer in time/,
+  );
+  assert.match(fromPostgresError(pg("40P01", "deadlock detected")).message, /collided/);
+  assert.match(fromPostgresError(pg("57P03", "starting up")).message, /Cannot reach the database/);
+});
