@@ -1,73 +1,36 @@
 /**
- * @module What every storage route can reach: the configuration, the database,
- * the Storage-API gateway and the verified caller, carried on Hono's context.
+ * @module The storage function's context: the shared services plus the
+ * Storage-API gateway (see `_shared/context.ts`).
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { type Caller, createVerifier, type Verifier } from "../_shared/auth.ts";
-import { AppError } from "../_shared/app-error.ts";
-import { type Config, parseConfig } from "../_shared/config.ts";
-import { createDb, type Db } from "../_shared/db.ts";
+import type { Caller } from "../_shared/auth.ts";
+import * as shared from "../_shared/context.ts";
 import { createStorageGateway, type StorageGateway } from "./domain/storage-api.ts";
 
-/** The services a configured function instance uses. */
-export interface Deps {
-  config: Config;
-  db: Db;
+/** The services of a configured storage function. */
+export interface Deps extends shared.BaseDeps {
   storage: StorageGateway;
-  verify: Verifier;
 }
 
-/** A function instance: its services, or the configuration problems that prevent them. */
-export interface Runtime {
-  deps: Deps | null;
-  /** Names of missing or invalid variables (never values). */
-  problems: string[];
-}
+/** The storage function's runtime. */
+export type Runtime = shared.Runtime<Deps>;
 
 /** The Hono environment of the storage app. */
-export type AppEnv = { Variables: { deps: Deps; caller: Caller } };
+export type AppEnv = shared.AppEnv<Deps>;
 
-/**
- * Builds the runtime from an environment object (`Deno.env.toObject()` in index.ts).
- * Never throws: a broken configuration still serves /health, which names the problems.
- */
+/** Builds the runtime from an environment object; never throws (see `_shared/context.ts`). */
 export function createRuntime(env: Record<string, string | undefined>): Runtime {
-  const parsed = parseConfig(env);
-  if (!parsed.ok) return { deps: null, problems: parsed.problems };
-  const config = parsed.config;
-  return {
-    problems: [],
-    deps: {
-      config,
-      db: createDb({ url: config.databaseUrl, usesPooler: config.usesPooler }),
-      storage: createStorageGateway(config),
-      verify: createVerifier(config),
-    },
-  };
+  return shared.createRuntime(
+    env,
+    (base) => ({ ...base, storage: createStorageGateway(base.config) }),
+  );
 }
 
 /** Puts the services on the context; 503 misconfigured when the configuration is broken. */
-export function provideDeps(runtime: Runtime): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    if (!runtime.deps) {
-      throw new AppError("misconfigured", "Cannot serve: the function is not configured", {
-        details: { problems: runtime.problems },
-      });
-    }
-    c.set("deps", runtime.deps);
-    await next();
-  };
-}
+export const provideDeps: (runtime: Runtime) => MiddlewareHandler<AppEnv> = shared.provideDeps;
 
 /** Verifies the Authorization header and puts the caller on the context (401 otherwise). */
-export function authenticate(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    c.set("caller", await c.get("deps").verify(c.req.header("authorization")));
-    await next();
-  };
-}
+export const authenticate: () => MiddlewareHandler<AppEnv> = shared.authenticate;
 
 /** The request's services and caller, for route handlers. */
-export function scope(c: Context<AppEnv>): Deps & { caller: Caller } {
-  return { ...c.get("deps"), caller: c.get("caller") };
-}
+export const scope: (c: Context<AppEnv>) => Deps & { caller: Caller } = shared.scope;
