@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { adminSql, createUser, stack } from "../support/stack.ts";
-import { bytes, cliCommand, freePort, runCli, writeFile } from "./cli-helpers.ts";
+import { bytes, cliCommand, freePort, runCli, writeFile } from "../support/cli.ts";
 
 async function objectsUnder(sql: postgres.Sql, bucket: string, prefix: string) {
   const rows = await sql`select name, version, metadata from storage.objects

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { adminSql, createUser } from "../support/stack.ts";
-import { bytes, runCli, startS3 } from "./cli-helpers.ts";
+import { bytes, runCli, startS3 } from "../support/cli.ts";
 
 Deno.test("migrate s3:// -> anantra-lms-store: plan, execute, second run copies nothing", async () => {
   const s3 = await startS3();

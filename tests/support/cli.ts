@@ -3,16 +3,11 @@
  * Node, TOOLCHAIN.md §5) on a free port, and a runner for `cli/main.ts` as a subprocess.
  */
 import { S3Client } from "@aws-sdk/client-s3";
+import { freePort } from "../../stack/functions.ts";
+
+export { freePort };
 
 const root = new URL("../../", import.meta.url).pathname;
-
-/** A free TCP port on loopback. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** A running s3rver: its endpoint, a client, and `stop()` (by PID). */
 export interface S3Server {
