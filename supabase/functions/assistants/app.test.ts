@@ -51,8 +51,23 @@ Deno.test("GET /health names missing variables (never values) with 503", async (
     assert.equal(response.status, 503);
     const body = await response.json();
     assert.equal(body.status, "unavailable");
-    assert.ok(body.problems.includes("SUPABASE_DB_URL is missing"));
-    assert.equal(body.webhookSecret, "missing");
+    assert.ok(body.config.problems.includes("SUPABASE_DB_URL is missing"));
+    assert.equal(body.webhookSecret.ok, false);
+  });
+});
+
+Deno.test("GET /health names a missing webhook secret and an unreachable database, 503", async () => {
+  const { ASSISTANT_WEBHOOK_SECRET: _, ...withoutSecret } = ENV;
+  await withApp(withoutSecret, async (app) => {
+    const response = await app.request("/assistants/health");
+    assert.equal(response.status, 503);
+    const body = await response.json();
+    assert.deepEqual(body.config, { ok: true, problems: [] });
+    assert.deepEqual(body.webhookSecret, {
+      ok: false,
+      error: "ASSISTANT_WEBHOOK_SECRET is missing",
+    });
+    assert.deepEqual(body.database, { ok: false, error: "database_unavailable" });
   });
 });
 

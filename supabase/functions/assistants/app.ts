@@ -22,7 +22,7 @@ export function createApp(runtime: Runtime) {
   const app = createApi<AppEnv>().basePath("/assistants");
   app.use("*", corsMiddleware());
   app.use("*", limitBody(MAX_BODY_BYTES));
-  app.route("/", healthRoutes(runtime));
+  app.route("/health", healthRoutes(runtime));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
