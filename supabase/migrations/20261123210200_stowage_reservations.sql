@@ -66,7 +66,8 @@ $$;
 -- ---------------------------------------------------------------------------
 create function stowage.reserve(p_bucket text, p_files jsonb, p_upsert boolean default false,
   p_user_id uuid default null)
-returns table (path text, name text, size bigint, content_type text, expires_at timestamptz)
+returns table (path text, name text, size bigint, content_type text, expires_at timestamptz,
+  reservation_expires_at timestamptz)
 language plpgsql
 volatile
 security definer
@@ -222,13 +223,16 @@ begin
 
   return query
     select x.path, x.name, x.size, x.content_type,
-           now() + make_interval(secs => v_settings.upload_url_lifetime_seconds)
+           now() + make_interval(secs => v_settings.upload_url_lifetime_seconds),
+           now() + make_interval(secs => v_settings.upload_url_lifetime_seconds
+             + v_settings.reservation_grace_seconds)
       from jsonb_to_recordset(v_items) as x (path text, name text, size bigint, content_type text);
 end
 $$;
 comment on function stowage.reserve(text, jsonb, boolean, uuid) is
   'Reserves quota for 1..100 uploads (all or nothing); returns each key, the content type to send '
-  'and when the signed upload URL expires. The reservation itself lives a grace period longer.';
+  'when the signed upload URL expires, and when the reservation itself lapses (a grace period '
+  'later, for the slowest upload).';
 
 -- ---------------------------------------------------------------------------
 -- cancel_reservation

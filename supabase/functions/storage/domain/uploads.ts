@@ -49,6 +49,7 @@ interface ReservedRow {
   size: string | number;
   content_type: string;
   expires_at: Date;
+  reservation_expires_at: Date;
 }
 
 const SIGN_CONCURRENCY = 8;
@@ -84,7 +85,7 @@ export async function reserveUploads(
         size: Number(row.size),
         contentType: row.content_type,
         ...signed,
-        reservationExpiresAt: new Date(row.expires_at).toISOString(),
+        reservationExpiresAt: new Date(row.reservation_expires_at).toISOString(),
       };
     });
   } catch (error) {

@@ -91,7 +91,7 @@ create function pg_temp.usage(p_user uuid) returns text language sql as $$
 $$;
 -- end of fixture
 
-select plan(12);
+select plan(13);
 
 set local role authenticated;
 select set_config('request.jwt.claims', :'alice_claims', true);
@@ -105,6 +105,9 @@ select results_eq(
 select ok((select expires_at > now() + interval '119 minutes' and expires_at <= now() + interval '2 hours'
   from stowage.reserve(:'bucket', '[{"path":"c/e.txt","size":1,"contentType":"text/plain"}]')),
   'expires_at is the signed upload URL''s expiry (two hours)');
+select ok((select reservation_expires_at = expires_at + interval '1 hour'
+  from stowage.reserve(:'bucket', '[{"path":"c/e.txt","size":1,"contentType":"text/plain"}]')),
+  'reservation_expires_at is a grace period (one hour) later');
 select is((select reserved_bytes from stowage.quota()), 8::bigint, 'quota() counts the reserved bytes');
 select matches(pg_temp.err(format('select stowage.reserve(%L, %L)', :'bucket',
   '[{"path":"c/ok.txt","size":1,"contentType":"text/plain"},{"path":"../bad","size":1,"contentType":"text/plain"}]')),
