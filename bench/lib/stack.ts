@@ -5,14 +5,11 @@
  * credentials, a superuser SQL connection for seeding, users with real
  * tokens, supabase-js clients and a small JSON client for our functions.
  */
-import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { freePort } from "../../stack/functions.ts";
+import { spawnStack } from "../../stack/spawn.ts";
 import { readCredentials, type StackCredentials } from "../../stack/credentials.ts";
 import { loadKeys, signUserToken, type StackKeys } from "../../stack/keys.ts";
-
-const projectDir = resolve(new URL("../..", import.meta.url).pathname);
 
 /** A user created for a benchmark, with a token valid for the whole run. */
 export interface BenchUser {
@@ -29,72 +26,25 @@ export interface OwnStack {
 }
 
 /**
- * Starts a fresh local stack on free ports in a temporary folder and waits for its
- * credentials file.
+ * Starts a fresh local stack on free ports in a temporary folder (stack/spawn.ts)
+ * and waits for its credentials file.
  * @throws {Error} with the stack's output when it exits or does not start within 4 minutes
  */
 export async function startOwnStack(): Promise<OwnStack> {
   const dir = await Deno.makeTempDir({ prefix: "stowage-bench-" });
-  // PostgreSQL runs as the `postgres` OS user when we are root: it must reach the folder.
-  await Deno.chmod(dir, 0o755);
-  const port = freePort();
-  let dbPort = freePort();
-  while (dbPort === port) dbPort = freePort();
-  const log = join(dir, "stack.out");
-  const out = await Deno.open(log, { create: true, write: true, truncate: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", join(projectDir, "stack/main.ts")],
-    cwd: projectDir,
-    env: {
-      STOWAGE_PORT: String(port),
-      STOWAGE_DB_PORT: String(dbPort),
-      STOWAGE_STACK_DIR: dir,
-      STOWAGE_QUIET: "1",
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = out.writable.getWriter();
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const c of s) await writer.write(c).catch(() => {});
-  };
-  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() =>
-    writer.close().catch(() => {})
-  );
-  let exited = false;
-  child.status.then(() => exited = true);
-  const stop = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 30_000);
-    await child.status;
-    clearTimeout(timer);
-    await pumped;
+  try {
+    const stack = await spawnStack(dir);
+    return {
+      credentialsPath: stack.credentialsPath,
+      stop: async () => {
+        await stack.stop();
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      },
+    };
+  } catch (error) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  const credentialsPath = join(dir, "credentials.json");
-  const deadline = Date.now() + 240_000;
-  while (true) {
-    try {
-      await Deno.stat(credentialsPath);
-      break;
-    } catch { /* not ready */ }
-    if (exited || Date.now() > deadline) {
-      const text = await Deno.readTextFile(log).catch(() => "");
-      await stop();
-      throw new Error(`The bench stack did not start:\n${text.slice(-4000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    throw error;
   }
-  return { credentialsPath, stop };
 }
 
 /** An HTTP error from one of our functions or the Storage API. */
