@@ -9,8 +9,9 @@ import {
   type JWTPayload,
   jwtVerify,
   type JWTVerifyGetKey,
-  SignJWT,
 } from "jose";
+import { Buffer } from "node:buffer";
+import { createHmac } from "node:crypto";
 
 /** Algorithms a request token may use (anything else: `"alg" ... value not allowed`). */
 const ALGORITHMS = ["HS256", "HS384", "HS512", "ES256", "RS256", "EdDSA"];
@@ -66,14 +67,21 @@ export class Tokens {
     return payload as UrlTokenPayload;
   }
 
-  /** Signs a payload with the legacy secret, valid for `expiresIn` seconds. */
-  async sign(payload: JWTPayload, expiresIn: number): Promise<string> {
+  /**
+   * Signs a payload with the legacy secret, valid for `expiresIn` seconds. HS256 by
+   * hand with node:crypto's synchronous HMAC, as the real server's jsonwebtoken does:
+   * jose's WebCrypto path costs ~0.1 ms a token, which made bulk signing of 1000
+   * paths several times slower here than on the real server (benchmarks compare it).
+   */
+  sign(payload: JWTPayload, expiresIn: number): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return await new SignJWT(payload)
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .setIssuedAt(now)
-      .setExpirationTime(now + expiresIn)
-      .sign(this.#secret);
+    const head = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
+    const body = Buffer.from(JSON.stringify({ ...payload, iat: now, exp: now + expiresIn }))
+      .toString("base64url");
+    const signature = createHmac("sha256", this.#secret).update(`${head}.${body}`).digest(
+      "base64url",
+    );
+    return Promise.resolve(`${head}.${body}.${signature}`);
   }
 }
 
