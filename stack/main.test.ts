@@ -41,6 +41,14 @@ function alive(pid: number): boolean {
 
 Deno.test("a second stack runs beside the first and SIGTERM stops every process it started", async () => {
   const dir = await Deno.makeTempDir({ prefix: "stowage-stack-" });
+  try {
+    await secondStack(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+async function secondStack(dir: string): Promise<void> {
   const stack = await spawnStack(dir);
   let started: number[] = [];
   try {
@@ -61,5 +69,4 @@ Deno.test("a second stack runs beside the first and SIGTERM stops every process 
   }
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(started.filter(alive), [], "no process is left behind");
-  await Deno.remove(dir, { recursive: true });
-});
+}
