@@ -218,6 +218,27 @@ Deno.test("concurrent PUT /me of one user with different ids leave exactly one m
   assert.ok(ids.includes(rows[0].assistant_id));
 });
 
+Deno.test("two users swapping ids at once both get 409 assistant_taken, never a deadlock", async () => {
+  // Each round: alice holds x and asks for y while bob holds y and asks for x. Without a
+  // common lock order the two transactions wait on each other's deleted row (40P01, 503).
+  for (let round = 0; round < 10; round++) {
+    const [alice, bob] = await Promise.all([createUser(), createUser()]);
+    const [x, y] = [newId(), newId()];
+    await call("PUT", "/me", { token: alice.token, body: { assistantId: x, courseId: "c" } });
+    await call("PUT", "/me", { token: bob.token, body: { assistantId: y, courseId: "c" } });
+    const [a, b] = await Promise.all([
+      call("PUT", "/me", { token: alice.token, body: { assistantId: y, courseId: "c" } }),
+      call("PUT", "/me", { token: bob.token, body: { assistantId: x, courseId: "c" } }),
+    ]);
+    assert.deepEqual(
+      [a.status, a.body.error?.code, b.status, b.body.error?.code],
+      [409, "assistant_taken", 409, "assistant_taken"],
+    );
+    assert.deepEqual((await rowsOf(alice.id)).map((r) => r.assistant_id), [x]);
+    assert.deepEqual((await rowsOf(bob.id)).map((r) => r.assistant_id), [y]);
+  }
+});
+
 Deno.test("/me refuses missing and invalid tokens with 401 unauthorized", async () => {
   const { anonKey } = await stack();
   const expired = await tokenFor(crypto.randomUUID(), { expiresIn: -60 });

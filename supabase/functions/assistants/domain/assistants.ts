@@ -46,6 +46,11 @@ export async function getMine(tx: Tx, userId: string): Promise<Assistant> {
   return toAssistant(rows[0]);
 }
 
+/** Takes a transaction-scoped advisory lock on a key (released at commit or rollback). */
+async function advisoryLock(tx: Tx, key: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`;
+}
+
 /**
  * Makes `assistantId` the user's one assistant for `courseId`, replacing any
  * previous one, all in the caller's transaction (a refusal rolls the removal back).
@@ -54,7 +59,10 @@ export async function getMine(tx: Tx, userId: string): Promise<Assistant> {
  * transaction-scoped advisory lock (so two replacements cannot both delete and
  * then collide on the one-row-per-user index), and two users racing for one id
  * meet on its primary key: the second insert waits for the first to commit and
- * then does nothing, which is answered 409.
+ * then does nothing, which is answered 409. The ids a request touches (the
+ * user's current one and the new one) are locked too, always in sorted order:
+ * two users swapping ids would otherwise each wait for the row the other
+ * deleted, a deadlock.
  * @throws AppError assistant_taken when another user owns the id
  */
 export async function putMine(
@@ -63,7 +71,11 @@ export async function putMine(
   assistantId: string,
   courseId: string,
 ): Promise<Assistant> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${`stowage.assistants:${userId}`}, 0))`;
+  await advisoryLock(tx, `stowage.assistants:${userId}`);
+  const current = await tx<{ assistant_id: string }[]>`
+    select assistant_id from stowage.assistants where user_id = ${userId}`;
+  const touched = [...new Set([assistantId, ...current.map((r) => r.assistant_id)])].sort();
+  for (const id of touched) await advisoryLock(tx, `stowage.assistant-id:${id}`);
   await tx`delete from stowage.assistants
     where user_id = ${userId} and assistant_id <> ${assistantId}`;
   const updated = await tx<AssistantRow[]>`
