@@ -11,6 +11,7 @@ import type { Journal } from "./journal.ts";
 import type { StoredObject } from "./database.ts";
 import { type StorageApi, StorageError } from "./storage-api.ts";
 import { mapPool } from "./pool.ts";
+import { CliError } from "../lib/errors.ts";
 import { chooseContentType } from "./mime.ts";
 import type { Progress } from "./progress.ts";
 
@@ -153,13 +154,14 @@ async function copyWithRetries(
     } catch (error) {
       lastError = error;
       if (error instanceof VerifyError) wroteCorrupt = true;
-      const transient = error instanceof StorageError ? error.transient : true;
-      if (!transient || attempt > opts.retries) break;
+      if (!isTransient(error) || attempt > opts.retries) break;
       const base = (opts.backoffMs ?? 250) * 2 ** (attempt - 1);
       await new Promise((r) => setTimeout(r, Math.min(base + Math.random() * base, 10_000)));
     }
   }
-  const code = lastError instanceof StorageError ? lastError.code : "copy_failed";
+  const code = lastError instanceof StorageError || lastError instanceof CliError
+    ? lastError.code
+    : "copy_failed";
   let message = lastError instanceof Error ? lastError.message : String(lastError);
   if (wroteCorrupt) {
     // Never leave a copy that failed verification where users would read it.
@@ -240,6 +242,28 @@ async function copyOnce(
     md5: sent.md5,
     renamed: item.action === "rename",
   };
+}
+
+/**
+ * Whether trying again may succeed. Storage errors say so themselves; a source file that
+ * is gone or unreadable, or an S3 4xx other than 408/429 (NoSuchKey, AccessDenied), will
+ * fail the same way every time; anything else (network, 5xx) is worth another attempt.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof StorageError) return error.transient;
+  if (
+    error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.IsADirectory || error instanceof Deno.errors.NotADirectory
+  ) {
+    return false;
+  }
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status !== undefined) {
+      return !(status >= 400 && status < 500 && status !== 408 && status !== 429);
+    }
+  }
+  return true;
 }
 
 /** MD5 of a source object, read in full. */
