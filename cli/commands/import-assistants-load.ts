@@ -8,9 +8,13 @@ import type postgres from "postgres";
 import { CliError } from "../lib/errors.ts";
 import { MAPPING_KEY, type OldLayout } from "./import-assistants-layout.ts";
 
+// The rules of the assistants function's AssistantId and CourseId schemas
+// (supabase/functions/assistants/routes/schemas.ts): what the API refuses is not imported.
 const ASSISTANT_ID = /^[\x21-\x7e]{1,200}$/;
 // deno-lint-ignore no-control-regex
-const COURSE_ID = /^[^\x00-\x1f\x7f]{1,200}$/;
+const COURSE_ID = /^[^\x00-\x1f\x7f\p{Cs}]+$/u;
+/** A course id: 1-200 UTF-16 code units, no control characters or unpaired surrogates. */
+const isCourseId = (s: string) => s.length >= 1 && s.length <= 200 && COURSE_ID.test(s);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** One row the import could not load, and why. */
@@ -75,7 +79,7 @@ export function parseMapping(text: string, unmapped: Skipped[]): Row[] {
       ? "assistant id must be 1-200 printable ASCII characters"
       : typeof e?.username !== "string" || e.username.trim() === ""
       ? "username is missing"
-      : typeof courseId !== "string" || !COURSE_ID.test(courseId)
+      : typeof courseId !== "string" || !isCourseId(courseId)
       ? "course_id is missing or invalid"
       : null;
     if (bad) {
@@ -101,7 +105,7 @@ export function parsePosition(key: string, text: string, unmapped: Skipped[]): R
     value = JSON.parse(text);
   } catch { /* reported below */ }
   const n = value?.last_position;
-  const bad = !COURSE_ID.test(courseId)
+  const bad = !isCourseId(courseId)
     ? "course folder name is not a valid course id"
     : typeof n !== "number" || !Number.isSafeInteger(n) || n < 0
     ? "last_position must be an integer >= 0"

@@ -38,6 +38,8 @@ Deno.test("parseMapping keeps valid entries and reports invalid ones", () => {
       asst_4: { username: "d@x.io" },
       asst_5: null,
       asst_6: { username: "e@x.io", course_id: "a\u0001b" },
+      // An unpaired surrogate cannot be stored: it would become U+FFFD.
+      asst_7: { username: "f@x.io", course_id: "\ud800x" },
     }),
     unmapped,
   );
@@ -50,6 +52,7 @@ Deno.test("parseMapping keeps valid entries and reports invalid ones", () => {
     "asst_4",
     "asst_5",
     "asst_6",
+    "asst_7",
     "bad id",
   ]);
   assert.ok(unmapped.every((u) => u.reason === "invalid_entry" && u.kind === "assistant"));

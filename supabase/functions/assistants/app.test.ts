@@ -154,6 +154,8 @@ Deno.test("invalid bodies and parameters are 400 invalid_request, never 500", as
       ["PUT", "/me", JSON.stringify({ assistantId: "has space", courseId: "c" })],
       ["PUT", "/me", JSON.stringify({ assistantId: "x".repeat(201), courseId: "c" })],
       ["PUT", "/me", JSON.stringify({ assistantId: "a1", courseId: "c", extra: 1 })],
+      // An unpaired surrogate would be stored as U+FFFD: a different course id.
+      ["PUT", "/me", JSON.stringify({ assistantId: "a1", courseId: "\ud800x" })],
       ["PUT", "/positions/c1", JSON.stringify({ lastPosition: -1 })],
       ["PUT", "/positions/c1", JSON.stringify({ lastPosition: 1.5 })],
       ["PUT", "/positions/c1", JSON.stringify({ lastPosition: "3" })],

@@ -4,22 +4,36 @@
  */
 import { z } from "@hono/zod-openapi";
 
-/** An assistant id as the voice platform issues it: printable ASCII, no spaces. */
+/** An assistant id as the voice platform issues it: 1-200 printable ASCII characters, no spaces. */
 export const AssistantId = z
   .string()
   .min(1)
   .max(200)
   .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
-  .openapi({ example: "asst_3f9c2a71" });
+  .openapi({
+    example: "asst_3f9c2a71",
+    description: "1-200 printable ASCII characters, no spaces",
+  });
 
-/** A course id (a folder name in the LMS): 1-200 characters, no control characters. */
+/**
+ * A course id (a folder name in the LMS): 1-200 UTF-16 code units of any text
+ * but control characters and unpaired surrogates (which Postgres cannot store:
+ * they would silently become U+FFFD and no longer match what the client sent).
+ * It is a database value, never a path, so `/`, `..` and `%` are plain text.
+ */
 export const CourseId = z
   .string()
   .min(1)
   .max(200)
-  // deno-lint-ignore no-control-regex
-  .regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters")
-  .openapi({ example: "intro-to-physics" });
+  .regex(
+    // deno-lint-ignore no-control-regex
+    /^[^\x00-\x1f\x7f\p{Cs}]+$/u,
+    "must not contain control characters or unpaired surrogates",
+  )
+  .openapi({
+    example: "intro-to-physics",
+    description: "1-200 UTF-16 code units; no control characters or unpaired surrogates",
+  });
 
 /** One mapping, as the owner sees it. */
 export const AssistantResponse = z
