@@ -229,6 +229,14 @@ async function copyOnce(
   if (stored.md5 !== null && stored.md5 !== sent.md5) {
     throw new VerifyError(`Verify failed: stored MD5 ${stored.md5}, sent ${sent.md5}`);
   }
+  if (stored.md5 === null && opts.verify !== "full") {
+    // The eTag is no plain MD5 (an S3 backend's multipart tag): size alone verifies
+    // nothing, and --delete-after trusts this. Read the copy back and hash it.
+    const readBack = await deps.api.digest(opts.bucket, item.target, "md5");
+    if (readBack !== sent.md5) {
+      throw new VerifyError(`Verify failed: read-back MD5 ${readBack}, sent ${sent.md5}`);
+    }
+  }
   if (opts.verify === "full") {
     const readBack = await deps.api.sha256(opts.bucket, item.target);
     if (readBack !== sent.sha256) {

@@ -133,13 +133,18 @@ export class StorageApi {
   }
 
   /** SHA-256 of the stored object's bytes, read back through the API. */
-  async sha256(bucket: string, key: string): Promise<string> {
+  sha256(bucket: string, key: string): Promise<string> {
+    return this.digest(bucket, key, "sha256");
+  }
+
+  /** Hex digest (`md5` or `sha256`) of the stored object's bytes, read back (streamed). */
+  async digest(bucket: string, key: string, algorithm: "md5" | "sha256"): Promise<string> {
     const res = await this.#fetch(
       `/object/authenticated/${encodeURIComponent(bucket)}/${encodeKey(key)}`,
       { method: "GET" },
       `read back "${key}"`,
     );
-    const hash = createHash("sha256");
+    const hash = createHash(algorithm);
     for await (const chunk of res.body!) hash.update(chunk);
     return hash.digest("hex");
   }
