@@ -64,16 +64,23 @@ export class MigrationDb {
     return rows[0]?.home_template ?? null;
   }
 
-  /** Lowercased email -> user id for the given emails (case-insensitive match on auth.users). */
-  async usersByEmail(emails: string[]): Promise<Map<string, string>> {
+  /**
+   * Lowercased email -> user id for the given emails (case-insensitive match on auth.users).
+   * `auth.users` keeps emails unique only as typed: when several users share an email up to
+   * case, it maps to null (ambiguous: the plan refuses rather than guess an owner).
+   */
+  async usersByEmail(emails: string[]): Promise<Map<string, string | null>> {
     if (emails.length === 0) return new Map();
     const rows = await this.#run(
       "look up users",
       () =>
         this
-          .#sql`select id::text, lower(email) as email from auth.users where lower(email) = any(${emails}::text[])`,
+          .#sql`select lower(email) as email, array_agg(id::text) as ids from auth.users
+        where lower(email) = any(${emails}::text[]) group by lower(email)`,
     );
-    return new Map(rows.map((r) => [r.email as string, r.id as string]));
+    return new Map(
+      rows.map((r) => [r.email as string, r.ids.length === 1 ? r.ids[0] as string : null]),
+    );
   }
 
   /** Every object below `prefix` in the bucket, with size and MD5. */

@@ -69,6 +69,18 @@ Deno.test("mapTargets maps email folders to ids and refuses unknown emails", asy
   assert.equal(items[0].email, "ann@x.com");
 });
 
+Deno.test("mapTargets refuses an email that several users share up to case", async () => {
+  const [item] = await mapTargets(
+    [obj("user_data/Dup@x.com/a.json")],
+    ctx({ mapUsers: true, emails: new Map([["dup@x.com", null]]) }),
+  );
+  assert.deepEqual([item.action, item.target, item.reason?.code], [
+    "refuse",
+    "user_data/Dup@x.com/a.json",
+    "ambiguous_user",
+  ]);
+});
+
 Deno.test("mapTargets leaves email folders alone without --map-users", async () => {
   const [item] = await mapTargets([obj("user_data/ann@x.com/a.json")], ctx());
   assert.equal(item.target, "user_data/ann@x.com/a.json");

@@ -71,8 +71,8 @@ export interface MapContext {
   /** The bucket's home template (`user_data/{uid}/`), null for an unmanaged bucket. */
   homeTemplate: string | null;
   mapUsers: boolean;
-  /** Lowercased email -> user id, for every email the listing names. */
-  emails: Map<string, string>;
+  /** Lowercased email -> user id, for every email the listing names; null when ambiguous. */
+  emails: Map<string, string | null>;
 }
 
 /** Where `{uid}` sits in a home template, as a segment index (`user_data/{uid}/` -> 1). */
@@ -133,6 +133,16 @@ export async function mapTargets(objects: SourceObject[], ctx: MapContext): Prom
         const uid = ctx.emails.get(email);
         if (uid === undefined) {
           items.push(refuse({ ...item, email }, "unknown_user", `No user with email "${email}"`));
+          continue;
+        }
+        if (uid === null) {
+          items.push(
+            refuse(
+              { ...item, email },
+              "ambiguous_user",
+              `Several users have the email "${email}" (differing in case): map this folder by hand`,
+            ),
+          );
           continue;
         }
         const segments = item.target.split("/");
