@@ -22,7 +22,8 @@ export interface Skipped {
   kind: "assistant" | "position";
   /** The assistant id, or the position file's key. */
   ref: string;
-  /** `unknown_user`, `invalid_entry`, `duplicate_user`, `assistant_taken`, `user_has_assistant`, `course_differs`, `position_differs`, `changed_meanwhile`. */
+  /** `unknown_user`, `invalid_entry`, `duplicate_user`, `assistant_taken`, `user_has_assistant`, `course_differs`, `position_differs`,
+   * `duplicate_position`, `vanished`, `changed_meanwhile`. */
   reason: string;
   detail: string;
 }
@@ -157,7 +158,16 @@ export async function importAssistants(
   const foundAssistants = assistants.length + unmapped.length;
   await withPool(positionKeys, 8, async (key) => {
     const text = await layout.read(key);
-    const row = text === null ? null : parsePosition(key, text, unmapped);
+    if (text === null) {
+      unmapped.push({
+        kind: "position",
+        ref: key,
+        reason: "vanished",
+        detail: "listed, but gone when read",
+      });
+      return;
+    }
+    const row = parsePosition(key, text, unmapped);
     if (row) positions.push(row);
   });
   positions.sort((a, b) => (a.ref < b.ref ? -1 : 1));
@@ -176,7 +186,21 @@ export async function importAssistants(
       return false;
     });
   const a = mapped(assistants);
-  const p = mapped(positions);
+  // Two files for one user and course (an email folder and a user-id folder, or emails
+  // differing in case) cannot both load: report them all rather than pick one silently.
+  const perCourse = Map.groupBy(mapped(positions), (r) => `${users.get(r.owner)}/${r.courseId}`);
+  const p = [...perCourse.values()].flatMap((group) => {
+    if (group.length === 1) return group;
+    for (const r of group) {
+      conflicts.push({
+        kind: "position",
+        ref: r.ref,
+        reason: "duplicate_position",
+        detail: `${group.length} position files belong to one user and course "${r.courseId}"`,
+      });
+    }
+    return [];
+  });
   const perUser = Map.groupBy(a, (r) => users.get(r.owner)!);
   const single = a.filter((r) => {
     if (perUser.get(users.get(r.owner)!)!.length === 1) return true;

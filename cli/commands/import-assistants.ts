@@ -99,6 +99,27 @@ export function summary(report: ImportReport, reportPath: string): string {
   ].filter((l) => l !== null).join("\n");
 }
 
+/**
+ * Writes the JSON report. When it cannot, the report goes to stdout instead and the
+ * error says whether rows were written, so a failed write is never read as a failed import.
+ * @throws CliError report_unwritable
+ */
+async function writeReport(path: string, report: ImportReport): Promise<void> {
+  const text = JSON.stringify(report, null, 2) + "\n";
+  try {
+    await Deno.writeTextFile(path, text);
+  } catch (error) {
+    console.log(text);
+    const done = report.execute ? "the rows were written" : "nothing was written (dry run)";
+    throw new CliError(
+      "report_unwritable",
+      `Cannot write the report "${path}" (${(error as Error).message}): ${done}; ` +
+        "the report is printed above",
+      { cause: error },
+    );
+  }
+}
+
 /** Runs `stowage import-assistants`; returns the exit status. */
 export async function run(args: string[]): Promise<number> {
   const opts = parseImportArgs(args);
@@ -121,7 +142,7 @@ export async function run(args: string[]): Promise<number> {
     const report = await importAssistants(layout, sql, opts.execute);
     const reportPath = opts.reportOut ??
       `import-assistants-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
-    await Deno.writeTextFile(reportPath, JSON.stringify(report, null, 2) + "\n");
+    await writeReport(reportPath, report);
     console.log(opts.json ? JSON.stringify(report, null, 2) : summary(report, reportPath));
     return EXIT.OK;
   } catch (error) {

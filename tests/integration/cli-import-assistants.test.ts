@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { run } from "../../cli/commands/import-assistants.ts";
-import type { ImportReport } from "../../cli/commands/import-assistants-load.ts";
+import { importAssistants, type ImportReport } from "../../cli/commands/import-assistants-load.ts";
 import { adminSql, createUser, functionUrl, serviceClient, stack } from "../support/stack.ts";
 
 const TAG = crypto.randomUUID().slice(0, 8);
@@ -234,5 +234,91 @@ Deno.test("import-assistants reports a missing mapping file and still loads posi
     assert.equal(report.positions.inserted, 1);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("import-assistants reports two position files of one user and course, loading neither", async () => {
+  const user = await createUser();
+  const root = await Deno.makeTempDir();
+  try {
+    // One folder named by email, one by user id: both are this user's "art".
+    await writeFile(
+      root,
+      `user_data/${user.email}/art/assistant_position.json`,
+      '{"last_position":4}',
+    );
+    await writeFile(
+      root,
+      `user_data/${user.id}/art/assistant_position.json`,
+      '{"last_position":9}',
+    );
+    await writeFile(
+      root,
+      `user_data/${user.id}/music/assistant_position.json`,
+      '{"last_position":2}',
+    );
+    const report = await runImport(["--from", root, "--execute"]);
+    assert.deepEqual(report.positions, {
+      found: 3,
+      inserted: 1,
+      unchanged: 0,
+      unmapped: 0,
+      conflicts: 2,
+    });
+    assert.deepEqual(
+      report.conflicts.map((c) => c.reason),
+      ["duplicate_position", "duplicate_position"],
+    );
+    const sql = await adminSql();
+    try {
+      const rows = await sql`select course_id from stowage.assistant_positions
+        where user_id = ${user.id} order by course_id`;
+      assert.deepEqual(rows.map((r) => r.course_id), ["music"]);
+    } finally {
+      await sql.end();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("import-assistants that cannot write its report says so with a code, not as a database error", async () => {
+  const user = await createUser();
+  const root = await Deno.makeTempDir();
+  try {
+    await writeFile(
+      root,
+      `user_data/${user.email}/art/assistant_position.json`,
+      '{"last_position":4}',
+    );
+    await assert.rejects(
+      run(["--from", root, "--execute", "--report-out", `${root}/no/such/dir/report.json`]),
+      (e: Error & { code?: string }) =>
+        e.code === "report_unwritable" && /the rows were written/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("import-assistants reports a position file that was listed but gone when read", async () => {
+  const user = await createUser();
+  const key = `user_data/${user.email}/art/assistant_position.json`;
+  const sql = await adminSql();
+  try {
+    const report = await importAssistants(
+      {
+        description: "vanishing",
+        read: () => Promise.resolve(null),
+        positionKeys: () => Promise.resolve([key]),
+      },
+      sql,
+      false,
+    );
+    assert.equal(report.positions.found, 1);
+    assert.equal(report.positions.unmapped, 1);
+    assert.deepEqual(report.unmapped.map((u) => [u.ref, u.reason]), [[key, "vanished"]]);
+  } finally {
+    await sql.end();
   }
 });
