@@ -87,7 +87,9 @@ export function bucketLayout(
     },
     async positionKeys() {
       const rows = await sql`select name from storage.objects where bucket_id = ${bucket}
-        and starts_with(name, 'user_data/') and name ~ ${`^user_data/[^/]+/[^/]+/${POSITION_FILE}$`}
+        and starts_with(name, 'user_data/') and name ~ ${`^user_data/[^/]+/[^/]+/${
+        POSITION_FILE.replaceAll(".", "\\.")
+      }$`}
         order by name collate "C"`;
       return rows.map((r) => r.name as string);
     },

@@ -194,6 +194,8 @@ Deno.test("import-assistants reads the old files from a bucket through the Stora
     await put(`user_data/${u.email}/bio/assistant_position.json`, { last_position: i * 10 });
   }
   await put(`user_data/${users[0].email}/bio/notes.json`, {});
+  // Not a position file, though "." in a regular expression would match its "_".
+  await put(`user_data/${users[0].email}/bio/assistant_position_json`, { last_position: 99 });
 
   const report = await runImport(["--bucket", bucket, "--execute"]);
   assert.deepEqual(report.assistants, {
