@@ -11,6 +11,8 @@ import { encodeKey, storageErrorFrom } from "../migrate/storage-api.ts";
 export const MAPPING_KEY = "user_data/assistant_reverse_mapping.json";
 /** The per-course position file's name. */
 export const POSITION_FILE = "assistant_position.json";
+/** A position file's key as a Postgres regular expression (the dot escaped). */
+const POSITION_KEY_PATTERN = `^user_data/[^/]+/[^/]+/${POSITION_FILE.replaceAll(".", "\\.")}$`;
 
 /** Where the old files are read from (keys relative to the bucket root). */
 export interface OldLayout {
@@ -87,9 +89,7 @@ export function bucketLayout(
     },
     async positionKeys() {
       const rows = await sql`select name from storage.objects where bucket_id = ${bucket}
-        and starts_with(name, 'user_data/') and name ~ ${`^user_data/[^/]+/[^/]+/${
-        POSITION_FILE.replaceAll(".", "\\.")
-      }$`}
+        and starts_with(name, 'user_data/') and name ~ ${POSITION_KEY_PATTERN}
         order by name collate "C"`;
       return rows.map((r) => r.name as string);
     },
