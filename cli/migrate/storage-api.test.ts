@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeKey, StorageApi, storageErrorFrom } from "./storage-api.ts";
+import { encodeKey, StorageApi, StorageError, storageErrorFrom } from "./storage-api.ts";
 
 Deno.test("storageErrorFrom reads Storage's HTTP-400 envelope and marks server trouble transient", () => {
   const dup = storageErrorFrom(
@@ -73,5 +73,33 @@ Deno.test("upload sends Content-Length, the type and the upsert flag, and hashes
     );
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("upload fails as a transient network_error when the server stops answering", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn); // accepted, never read or answered
+  })();
+  try {
+    const api = new StorageApi(`http://127.0.0.1:${listener.addr.port}`, "k", {
+      idleTimeoutMs: 300,
+    });
+    const started = Date.now();
+    await assert.rejects(
+      api.upload("b", "k", new Blob(["x"]).stream(), {
+        size: 1,
+        contentType: "text/plain",
+        upsert: false,
+        sha256: false,
+      }),
+      (e: unknown) => e instanceof StorageError && e.code === "network_error" && e.transient,
+    );
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
   }
 });

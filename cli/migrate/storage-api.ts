@@ -65,11 +65,18 @@ export function encodeKey(key: string): string {
 export class StorageApi {
   readonly #base: string;
   readonly #key: string;
+  readonly #idleMs: number;
 
-  /** @param url project URL (`http://127.0.0.1:54321`), @param serviceRoleKey the service_role key */
-  constructor(url: string, serviceRoleKey: string) {
+  /**
+   * @param url project URL (`http://127.0.0.1:54321`)
+   * @param serviceRoleKey the service_role key
+   * @param options `idleTimeoutMs`: an upload whose socket sees no traffic this long fails
+   *   as a transient `network_error` (retried) instead of hanging the run (default 120 s)
+   */
+  constructor(url: string, serviceRoleKey: string, options: { idleTimeoutMs?: number } = {}) {
     this.#base = `${url.replace(/\/+$/, "")}/storage/v1`;
     this.#key = serviceRoleKey;
+    this.#idleMs = options.idleTimeoutMs ?? 120_000;
   }
 
   /**
@@ -125,6 +132,9 @@ export class StorageApi {
         });
       });
       req.on("error", fail);
+      req.setTimeout(this.#idleMs, () => {
+        req.destroy(new Error(`no traffic for ${this.#idleMs} ms`));
+      });
       pump(body, req, opts.size, [md5, sha], opts.onBytes).catch((e) => {
         req.destroy();
         fail(e);
