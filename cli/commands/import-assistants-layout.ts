@@ -33,10 +33,26 @@ export async function localLayout(root: string): Promise<OldLayout> {
       cause: error,
     });
   }
+  // Only a missing file is "not there": any other error (permissions, I/O, a symlink
+  // loop) stops the run with its cause rather than silently leaving files out.
+  const unreadable = (path: string, error: unknown) =>
+    new CliError("source_unavailable", `Cannot read "${path}"`, { cause: error });
   const dirs = async (path: string) => {
     const names: string[] = [];
-    for await (const e of Deno.readDir(path)) if (e.isDirectory) names.push(e.name);
+    try {
+      for await (const e of Deno.readDir(path)) if (e.isDirectory) names.push(e.name);
+    } catch (error) {
+      throw unreadable(path, error);
+    }
     return names.sort();
+  };
+  const isFile = async (path: string) => {
+    try {
+      return (await Deno.stat(path)).isFile;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw unreadable(path, error);
+    }
   };
   return {
     description: base,
@@ -45,7 +61,7 @@ export async function localLayout(root: string): Promise<OldLayout> {
         return await Deno.readTextFile(`${base}/${key}`);
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) return null;
-        throw new CliError("source_unavailable", `Cannot read "${base}/${key}"`, { cause: error });
+        throw unreadable(`${base}/${key}`, error);
       }
     },
     async positionKeys() {
@@ -53,7 +69,7 @@ export async function localLayout(root: string): Promise<OldLayout> {
       for (const owner of await dirs(`${base}/user_data`)) {
         for (const course of await dirs(`${base}/user_data/${owner}`)) {
           const key = `user_data/${owner}/${course}/${POSITION_FILE}`;
-          if (await Deno.stat(`${base}/${key}`).then((s) => s.isFile, () => false)) keys.push(key);
+          if (await isFile(`${base}/${key}`)) keys.push(key);
         }
       }
       return keys;

@@ -117,6 +117,23 @@ Deno.test("localLayout lists only user_data/<owner>/<course>/assistant_position.
   }
 });
 
+Deno.test("localLayout stops on a position file it cannot stat, rather than skip it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const course = `${root}/user_data/a@x.io/c1`;
+    await Deno.mkdir(course, { recursive: true });
+    // A symlink to itself: stat fails with ELOOP (root ignores permissions, so no chmod test).
+    await Deno.symlink(`${course}/assistant_position.json`, `${course}/assistant_position.json`);
+    const layout = await localLayout(root);
+    await assert.rejects(
+      layout.positionKeys(),
+      (e) => e instanceof CliError && e.code === "source_unavailable" && /c1/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("localLayout refuses a folder without user_data/", async () => {
   const root = await Deno.makeTempDir();
   try {
