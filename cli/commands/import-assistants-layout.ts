@@ -77,13 +77,20 @@ export async function localLayout(root: string): Promise<OldLayout> {
   };
 }
 
-/** A Storage bucket: listed through `storage.objects` (one query), read through the Storage API. */
-export function bucketLayout(
+/**
+ * A Storage bucket: listed through `storage.objects` (one query), read through the Storage API.
+ * @throws CliError bucket_not_found (a misspelt bucket must not look like an empty old layout)
+ */
+export async function bucketLayout(
   url: string,
   serviceRoleKey: string,
   sql: postgres.Sql,
   bucket: string,
-): OldLayout {
+): Promise<OldLayout> {
+  const found = await sql`select 1 from storage.buckets where id = ${bucket}`;
+  if (found.length === 0) {
+    throw new CliError("bucket_not_found", `Cannot read bucket "${bucket}": it does not exist`);
+  }
   const base = `${url.replace(/\/+$/, "")}/storage/v1/object/${encodeURIComponent(bucket)}`;
   return {
     description: `bucket "${bucket}"`,

@@ -138,7 +138,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const layout = opts.source.kind === "local"
       ? await localLayout(opts.source.path)
-      : bucketLayout(connection!.url, connection!.serviceRoleKey, sql, opts.source.bucket);
+      : await bucketLayout(connection!.url, connection!.serviceRoleKey, sql, opts.source.bucket);
     const report = await importAssistants(layout, sql, opts.execute);
     const reportPath = opts.reportOut ??
       `import-assistants-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;

@@ -324,3 +324,10 @@ Deno.test("import-assistants reports a position file that was listed but gone wh
     await sql.end();
   }
 });
+
+Deno.test("import-assistants refuses a bucket that does not exist with bucket_not_found", async () => {
+  await assert.rejects(
+    run(["--bucket", `no-such-bucket-${TAG}`, "--report-out", "/dev/null"]),
+    (e: Error & { code?: string }) => e.code === "bucket_not_found",
+  );
+});
