@@ -199,9 +199,11 @@ async function copyOnce(
   } catch (error) {
     // An earlier attempt (or a killed run) may have committed this very object.
     if (error instanceof StorageError && error.code === "KeyAlreadyExists") {
-      const md5 = item.md5 ?? await sourceMd5(item, deps.source);
       const stored = await deps.stored(opts.bucket, item.target);
-      if (stored && stored.size === item.size && stored.md5 === md5) {
+      const md5 = stored && stored.size === item.size
+        ? await sameContent(item, stored, opts, deps)
+        : null;
+      if (md5 !== null) {
         return {
           source: item.source,
           target: item.target,
@@ -272,6 +274,33 @@ export function isTransient(error: unknown): boolean {
     }
   }
   return true;
+}
+
+/**
+ * Whether the stored object (same size) holds the source's bytes, verified as strictly as a
+ * fresh copy: MD5 against the eTag, and a read-back when the eTag is no MD5 or with
+ * `--verify full` (SHA-256). Returns the source MD5 when it does, else null.
+ */
+async function sameContent(
+  item: PlanItem,
+  stored: StoredObject,
+  opts: ExecuteOptions,
+  deps: ExecuteDeps,
+): Promise<string | null> {
+  const readBack = opts.verify === "full" || stored.md5 === null;
+  if (!readBack && item.md5) return stored.md5 === item.md5 ? item.md5 : null;
+  const md5 = createHash("md5");
+  const sha = createHash("sha256");
+  for await (const chunk of (await deps.source.open(item.source)).body) {
+    md5.update(chunk);
+    if (readBack) sha.update(chunk);
+  }
+  const sourceMd5 = md5.digest("hex");
+  if (stored.md5 !== null && stored.md5 !== sourceMd5) return null;
+  if (readBack && await deps.api.digest(opts.bucket, item.target, "sha256") !== sha.digest("hex")) {
+    return null;
+  }
+  return sourceMd5;
 }
 
 /** MD5 of a source object, read in full. */

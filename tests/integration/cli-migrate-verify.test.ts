@@ -63,3 +63,58 @@ Deno.test("verify with a multipart-style eTag reads the copy back: a same-size c
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an upload refused as already there counts as copied only when a read-back proves the same bytes", async () => {
+  const creds = await stack();
+  const db = new MigrationDb(creds.dbUrl);
+  const api = new StorageApi(creds.url, creds.serviceRoleKey);
+  const dir = await Deno.makeTempDir({ prefix: "stowage-cli-verify-" });
+  try {
+    const user = await createUser();
+    const item = (name: string): PlanItem => ({
+      source: name,
+      size: 7,
+      stamp: "s",
+      target: `user_data/${user.id}/${name}`,
+      action: "copy",
+      contentType: "application/json",
+      userId: user.id,
+    });
+    // Committed before (a killed run, or a retry whose answer was lost): one with the
+    // source's bytes, one with other bytes of the same size.
+    for (const [name, text] of [["same.json", '{"a":1}'], ["other.json", '{"a":2}']]) {
+      await writeFile(`${dir}/src/${name}`, '{"a":1}');
+      await api.upload("anantra-lms-store", item(name).target, new Blob([text]).stream(), {
+        size: 7,
+        contentType: "application/json",
+        upsert: false,
+        sha256: false,
+      });
+    }
+    // A multipart-style eTag, as hosted S3 backends report: nothing to compare MD5 with.
+    const stored = async (bucket: string, name: string): Promise<StoredObject | null> => {
+      const row = await db.object(bucket, name);
+      return row && { ...row, md5: null };
+    };
+    for (const verify of ["etag", "full"] as const) {
+      const journal = await Journal.open(`${dir}/j-${verify}`);
+      const result = await execute([item("same.json"), item("other.json")], {
+        bucket: "anantra-lms-store",
+        concurrency: 1,
+        retries: 0,
+        verify,
+        deleteAfter: false,
+      }, { source: new LocalSource(`${dir}/src`), api, stored, journal });
+      await journal.close();
+      assert.deepEqual(result.copied.map((c) => c.source), ["same.json"], verify);
+      assert.deepEqual(
+        result.failed.map((f) => [f.source, f.code]),
+        [["other.json", "KeyAlreadyExists"]],
+        verify,
+      );
+    }
+  } finally {
+    await db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
