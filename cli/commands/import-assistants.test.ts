@@ -1,3 +1,4 @@
+/** @module Unit tests of the import-assistants argument parsing, file parsing, local layout and summary. */
 import assert from "node:assert/strict";
 import { CliError } from "../lib/errors.ts";
 import { parseImportArgs, summary } from "./import-assistants.ts";

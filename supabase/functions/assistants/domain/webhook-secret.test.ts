@@ -1,3 +1,4 @@
+/** @module Unit tests of the webhook secret check: only the configured, non-empty secret matches. */
 import assert from "node:assert/strict";
 import { webhookSecretMatches } from "./webhook-secret.ts";
 
