@@ -11,7 +11,7 @@ import { S3Source } from "./source-s3.ts";
 import type { Source } from "./source.ts";
 import { MigrationDb } from "./database.ts";
 import { emailSegment, mapTargets, type SourceObject } from "./planner.ts";
-import { decide, needsChecksum } from "./decide.ts";
+import { decide, journalKey, needsChecksum } from "./decide.ts";
 import { Journal, readJournal } from "./journal.ts";
 import { mapPool } from "./pool.ts";
 import { execute, sourceMd5 } from "./executor.ts";
@@ -128,6 +128,7 @@ async function migrate(
     checksums,
     owners,
     quotas: await db.quotas(userIds),
+    verified: earlier.verified,
     overwrite: opts.overwrite,
     ignoreQuota: opts.ignoreQuota,
     shard: opts.shard,
@@ -185,9 +186,13 @@ async function migrate(
 /** Checksums recorded by earlier runs, by source version. */
 class JournalCache {
   readonly #md5 = new Map<string, string>();
+  /** Copies journaled as verified ({@link journalKey}). */
+  readonly verified = new Set<string>();
   constructor(entries: Awaited<ReturnType<typeof readJournal>>) {
     for (const e of entries) {
-      if (e.op === "copied") this.#md5.set(`${e.source}\n${e.stamp}\n${e.size}`, e.md5);
+      if (e.op !== "copied") continue;
+      this.#md5.set(`${e.source}\n${e.stamp}\n${e.size}`, e.md5);
+      this.verified.add(journalKey(e));
     }
   }
   checksum(source: string, stamp: string, size: number): string | undefined {

@@ -35,6 +35,11 @@ export interface DecideContext {
   existing: Map<string, ExistingObject>;
   /** Source key -> MD5 for items whose target exists with the same size. */
   checksums: Map<string, string>;
+  /**
+   * Copies an earlier run journaled as verified, as {@link journalKey}s: trusted when the
+   * stored eTag is no MD5 (multipart), where a resumed run could otherwise only refuse them.
+   */
+  verified?: Set<string>;
   /** Target key -> home owner. */
   owners: Map<string, string | null>;
   /** Quota of every existing home owner; an owner without an entry does not exist (refused). */
@@ -57,6 +62,13 @@ export function needsChecksum(
     const e = existing.get(i.target);
     return e !== undefined && e.size === i.size;
   });
+}
+
+/** Key of one source version copied to one target, as journal entries record it. */
+export function journalKey(
+  e: { source: string; stamp: string; size: number; target: string },
+): string {
+  return `${e.source}\n${e.stamp}\n${e.size}\n${e.target}`;
 }
 
 /** The decided plan. */
@@ -95,6 +107,16 @@ export function decide(mapped: PlanItem[], ctx: DecideContext): Decision {
         ...item,
         action: "skip" as const,
         reason: { code: "already_present", message: "Same size and MD5 already in the bucket" },
+      };
+    }
+    if (sameSize && e.md5 === null && ctx.verified?.has(journalKey(item))) {
+      return {
+        ...item,
+        action: "skip" as const,
+        reason: {
+          code: "already_present",
+          message: "Copied and verified by an earlier run (journal); the eTag is no MD5",
+        },
       };
     }
     if (ctx.overwrite) return { ...item, overwrite: true };

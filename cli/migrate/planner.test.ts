@@ -6,7 +6,7 @@ import {
   mapTargets,
   type SourceObject,
 } from "./planner.ts";
-import { decide, type DecideContext, needsChecksum } from "./decide.ts";
+import { decide, type DecideContext, journalKey, needsChecksum } from "./decide.ts";
 import { parseShard } from "./shard.ts";
 
 const U1 = "a11ce000-0000-4000-8000-000000000001";
@@ -232,4 +232,23 @@ Deno.test("decide refuses copies into the home of a user id that does not exist"
     "copy",
     undefined,
   ]]);
+});
+
+Deno.test("decide skips a copy an earlier run journaled as verified when the eTag is no MD5", async () => {
+  const mapped = await mapTargets([obj("a.bin", 5), obj("b.bin", 5), obj("c.bin", 5)], ctx());
+  const existing = new Map([
+    ["a.bin", { size: 5, md5: null }],
+    ["b.bin", { size: 5, md5: null }],
+    ["c.bin", { size: 5, md5: null }],
+  ]);
+  const verified = new Set([
+    journalKey({ source: "a.bin", stamp: "s", size: 5, target: "a.bin" }),
+    journalKey({ source: "b.bin", stamp: "older", size: 5, target: "b.bin" }),
+  ]);
+  const d = decide(mapped, dctx({ existing, verified }));
+  assert.deepEqual(d.items.map((i) => [i.source, i.action, i.reason?.code]), [
+    ["a.bin", "skip", "already_present"],
+    ["b.bin", "refuse", "already_exists"],
+    ["c.bin", "refuse", "already_exists"],
+  ]);
 });
