@@ -3,12 +3,8 @@ import assert from "node:assert/strict";
 import { CliError } from "../lib/errors.ts";
 import { parseImportArgs, summary } from "./import-assistants.ts";
 import { localLayout } from "./import-assistants-layout.ts";
-import {
-  type ImportReport,
-  parseMapping,
-  parsePosition,
-  type Skipped,
-} from "./import-assistants-load.ts";
+import type { ImportReport } from "./import-assistants-load.ts";
+import { parseMapping, parsePosition, type Skipped } from "./import-assistants-parse.ts";
 
 Deno.test("parseImportArgs: exactly one source; dry run by default", () => {
   assert.deepEqual(parseImportArgs(["--from", "/data"]), {
