@@ -4,7 +4,7 @@
  * Commands are registered in {@link COMMANDS}; each lives in its own module exporting
  * `run(args): Promise<number>` (the exit status) and is loaded only when called.
  */
-import { CliError, describeError, EXIT } from "./lib/errors.ts";
+import { CliError, describeError, EXIT, redactSecrets } from "./lib/errors.ts";
 
 /** One CLI command. */
 export interface Command {
@@ -54,12 +54,13 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await (await command.load()).run(rest);
   } catch (error) {
+    // Messages may quote a database URL (a malformed --db-url): never print its password.
     if (error instanceof CliError) {
-      console.error(`stowage ${name}: ${error.code}: ${describeError(error)}`);
+      console.error(redactSecrets(`stowage ${name}: ${error.code}: ${describeError(error)}`));
       return error.exitCode;
     }
-    console.error(`stowage ${name}: unexpected_error: ${describeError(error)}`);
-    if (error instanceof Error && error.stack) console.error(error.stack);
+    console.error(redactSecrets(`stowage ${name}: unexpected_error: ${describeError(error)}`));
+    if (error instanceof Error && error.stack) console.error(redactSecrets(error.stack));
     return EXIT.SETUP;
   }
 }

@@ -46,3 +46,11 @@ export function describeError(error: unknown): string {
   const cause = error.cause === undefined ? "" : ` (cause: ${describeError(error.cause)})`;
   return `${error.message}${cause}`;
 }
+
+/**
+ * Hides the password of every `scheme://user:password@host` URL in `text` (a database
+ * URL in an error message or stack), so errors can be printed and logged safely.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*):[^@\s'"]*@/gi, "$1:***@");
+}

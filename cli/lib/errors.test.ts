@@ -1,0 +1,14 @@
+import assert from "node:assert/strict";
+import { redactSecrets } from "./errors.ts";
+
+Deno.test("redactSecrets hides URL passwords and keeps the rest", () => {
+  assert.equal(
+    redactSecrets("Invalid URL: 'postgres://postgres:S3cr:et@bad host:5432/db' and https://a.b/c"),
+    "Invalid URL: 'postgres://postgres:***@bad host:5432/db' and https://a.b/c",
+  );
+  assert.equal(redactSecrets("postgresql://u:p%40ss@h/db"), "postgresql://u:***@h/db");
+  assert.equal(
+    redactSecrets("connect ECONNREFUSED 127.0.0.1:1"),
+    "connect ECONNREFUSED 127.0.0.1:1",
+  );
+});
