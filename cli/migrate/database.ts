@@ -7,7 +7,7 @@
 import postgres from "postgres";
 import type { BucketLimits } from "./planner.ts";
 import type { ExistingObject, Quota } from "./decide.ts";
-import { CliError } from "../lib/errors.ts";
+import { CliError, EXIT } from "../lib/errors.ts";
 
 /** Metadata of one stored object, as the Storage server wrote it. */
 export interface StoredObject {
@@ -29,7 +29,15 @@ export class MigrationDb {
 
   /** @param url a postgres connection string (the `postgres` login) */
   constructor(url: string) {
-    this.#sql = postgres(url, { max: 4, onnotice: () => {}, connect_timeout: 10 });
+    try {
+      this.#sql = postgres(url, { max: 4, onnotice: () => {}, connect_timeout: 10 });
+    } catch (error) {
+      throw new CliError(
+        "invalid_db_url",
+        "Cannot read the database URL (--db-url / STOWAGE_DB_URL): expected postgres://user:password@host:port/database",
+        { exitCode: EXIT.USAGE, cause: error },
+      );
+    }
   }
 
   /** Checks the connection. */
