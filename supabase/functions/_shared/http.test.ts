@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { createRoute, z } from "@hono/zod-openapi";
 import { corsMiddleware } from "./cors.ts";
 import { AppError } from "./app-error.ts";
-import { createApi, limitBody, notFound, onError } from "./http.ts";
+import { createApi, decodablePath, limitBody, notFound, onError } from "./http.ts";
 
 function app() {
   const api = createApi();
   api.use("*", corsMiddleware());
+  api.use("*", decodablePath());
   api.use("*", limitBody(1024));
   api.openapi(
     createRoute({
@@ -99,4 +100,13 @@ Deno.test("CORS preflight is answered without authentication", async () => {
   assert.equal(response.status, 204);
   assert.equal(response.headers.get("access-control-allow-origin"), "*");
   assert.match(response.headers.get("access-control-allow-headers") ?? "", /authorization/);
+});
+
+Deno.test("a path whose percent-escapes do not decode is 400 invalid_path, not a raw id", async () => {
+  const bad = await app().request("/items/%FF");
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.code, "invalid_path");
+  const fine = await app().request("/items/%25FF");
+  assert.equal(fine.status, 404, "a decodable path goes on to routing");
+  await fine.body?.cancel();
 });

@@ -79,3 +79,19 @@ export function limitBody(maxSize = MAX_BODY_BYTES): MiddlewareHandler {
       ),
   });
 }
+
+/**
+ * Refuses a path that cannot be percent-decoded (`/positions/%FF`) with 400
+ * invalid_path: Hono would pass such a segment on raw, so `%FF` and `%25FF`
+ * would name the same id.
+ */
+export function decodablePath(): MiddlewareHandler {
+  return async (c, next) => {
+    try {
+      decodeURIComponent(new URL(c.req.url).pathname);
+    } catch {
+      throw new AppError("invalid_path", "Send a path whose percent-escapes decode to UTF-8");
+    }
+    await next();
+  };
+}

@@ -4,7 +4,7 @@
  * mapping, lookup and position routes, one error handler and a JSON 404.
  */
 import { corsMiddleware } from "../_shared/cors.ts";
-import { createApi, limitBody, notFound, onError } from "../_shared/http.ts";
+import { createApi, decodablePath, limitBody, notFound, onError } from "../_shared/http.ts";
 import { type AppEnv, provideDeps, type Runtime } from "./context.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { lookupRoutes } from "./routes/lookup.ts";
@@ -21,6 +21,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 export function createApp(runtime: Runtime) {
   const app = createApi<AppEnv>().basePath("/assistants");
   app.use("*", corsMiddleware());
+  app.use("*", decodablePath());
   app.use("*", limitBody(MAX_BODY_BYTES));
   app.route("/health", healthRoutes(runtime));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

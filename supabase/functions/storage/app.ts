@@ -2,7 +2,7 @@
  * @module The storage function's Hono app: base path `/storage`, CORS, body
  * limit, one sub-app per resource, the OpenAPI document, one error handler.
  */
-import { createApi, limitBody, notFound, onError } from "../_shared/http.ts";
+import { createApi, decodablePath, limitBody, notFound, onError } from "../_shared/http.ts";
 import { corsMiddleware } from "../_shared/cors.ts";
 import { type AppEnv, provideDeps, type Runtime } from "./context.ts";
 import { admin } from "./routes/admin.ts";
@@ -23,6 +23,7 @@ export const RESOURCES = ["/uploads", "/objects", "/folders", "/downloads", "/qu
 export function createStorageApp(runtime: Runtime) {
   const app = createApi<AppEnv>().basePath("/storage");
   app.use("*", corsMiddleware());
+  app.use("*", decodablePath());
   app.use("*", limitBody());
   app.route("/health", health(runtime));
   app.doc31("/openapi.json", (c) => ({
