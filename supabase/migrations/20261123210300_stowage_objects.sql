@@ -238,6 +238,31 @@ begin
 end
 $$;
 
+-- BEFORE DELETE, per statement: a user's delete takes their usage row before any object row,
+-- in the order every writer takes them (the usage row, then object rows). Without it a delete
+-- (object rows first, the usage row in the AFTER trigger at statement end) and an overwrite of
+-- the same key (the usage row in BEFORE INSERT, then the object row) deadlock. RLS keeps a
+-- user's delete inside their own home, so the caller's row is the one the counters touch.
+create function stowage.objects_before_delete()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if v_uid is not null then
+    perform 1 from stowage.usage u where u.user_id = v_uid for update;
+  end if;
+  return null;
+end
+$$;
+
+create trigger stowage_objects_before_delete
+  before delete on storage.objects
+  for each statement execute function stowage.objects_before_delete();
+
 create trigger stowage_objects_before_insert
   before insert on storage.objects
   for each row execute function stowage.objects_before_insert();
