@@ -29,17 +29,7 @@ const BODY: Shape = {
 /** `{bucketId, sourceKey, destinationKey, destinationBucket?}` → `{"message":"Successfully moved"}`. */
 export async function moveObject(ctx: Ctx): Promise<Response> {
   ctx.operation = "storage.object.move";
-  const body = await ctx.body(BODY);
-  ctx.requireAuthHeader();
-  await ctx.authenticate();
-  const bucket = body.bucketId as string;
-  const source = body.sourceKey as string;
-  const dest = body.destinationKey as string;
-  const destBucket = (body.destinationBucket as string | undefined) ?? bucket;
-  mustBeValidBucketName(bucket);
-  mustBeValidBucketName(destBucket);
-  mustBeValidKey(source);
-  mustBeValidKey(dest);
+  const { bucket, source, dest, destBucket } = await moveRequest(ctx);
   const owner = ctx.caller.sub || undefined;
   const newVersion = crypto.randomUUID();
 
@@ -95,17 +85,7 @@ export async function moveObject(ctx: Ctx): Promise<Response> {
 /** `{bucketId, sourceKey, destinationKey, destinationBucket?}` → `{Key, Id, ...row}`. */
 export async function copyObject(ctx: Ctx): Promise<Response> {
   ctx.operation = "storage.object.copy";
-  const body = await ctx.body(BODY);
-  ctx.requireAuthHeader();
-  await ctx.authenticate();
-  const bucket = body.bucketId as string;
-  const source = body.sourceKey as string;
-  const dest = body.destinationKey as string;
-  const destBucket = (body.destinationBucket as string | undefined) ?? bucket;
-  mustBeValidBucketName(bucket);
-  mustBeValidBucketName(destBucket);
-  mustBeValidKey(source);
-  mustBeValidKey(dest);
+  const { body, bucket, source, dest, destBucket } = await moveRequest(ctx);
   const upsert = ctx.headers["x-upsert"] === "true";
   const owner = ctx.caller.sub || undefined;
 
@@ -146,4 +126,20 @@ export async function copyObject(ctx: Ctx): Promise<Response> {
   }
   if (result.previousVersion) await ctx.api.disk.remove(destBucket, dest, result.previousVersion);
   return json({ Key: `${destBucket}/${dest}`, Id: result.row.id, ...objectBody(result.row) });
+}
+
+/** Reads and checks a move or copy request, in the server's order: body, auth, names. */
+async function moveRequest(ctx: Ctx) {
+  const body = await ctx.body(BODY);
+  ctx.requireAuthHeader();
+  await ctx.authenticate();
+  const bucket = body.bucketId as string;
+  const source = body.sourceKey as string;
+  const dest = body.destinationKey as string;
+  const destBucket = (body.destinationBucket as string | undefined) ?? bucket;
+  mustBeValidBucketName(bucket);
+  mustBeValidBucketName(destBucket);
+  mustBeValidKey(source);
+  mustBeValidKey(dest);
+  return { body, bucket, source, dest, destBucket };
 }
