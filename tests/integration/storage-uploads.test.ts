@@ -243,7 +243,8 @@ Deno.test("service role may act for a named user; users may not name another use
     403,
     "forbidden",
   );
-  expectError(await api("GET", "/quota", service), 401, "unauthorized");
+  // The service key acts for a named user only: without userId there is no one to answer for.
+  expectError(await api("GET", "/quota", service), 400, "invalid_request");
 });
 
 Deno.test("a reservation's token cannot upload more bytes than declared", async () => {

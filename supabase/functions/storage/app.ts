@@ -7,6 +7,7 @@ import { corsMiddleware } from "../_shared/cors.ts";
 import { type AppEnv, provideDeps, type Runtime } from "./context.ts";
 import { admin } from "./routes/admin.ts";
 import { downloads } from "./routes/downloads.ts";
+import { events } from "./routes/events.ts";
 import { folders } from "./routes/folders.ts";
 import { health } from "./routes/health.ts";
 import { objects } from "./routes/objects.ts";
@@ -14,7 +15,15 @@ import { quota } from "./routes/quota.ts";
 import { uploads } from "./routes/uploads.ts";
 
 /** Paths of the OpenAPI document and of every resource, relative to the base path. */
-export const RESOURCES = ["/uploads", "/objects", "/folders", "/downloads", "/quota", "/admin"];
+export const RESOURCES = [
+  "/uploads",
+  "/objects",
+  "/folders",
+  "/downloads",
+  "/quota",
+  "/events",
+  "/admin",
+];
 
 /**
  * Builds the app for a runtime (services, or the configuration problems).
@@ -46,6 +55,7 @@ export function createStorageApp(runtime: Runtime) {
   app.route("/folders", folders);
   app.route("/downloads", downloads);
   app.route("/quota", quota);
+  app.route("/events", events);
   app.route("/admin", admin);
   app.onError(onError);
   app.notFound(notFound);

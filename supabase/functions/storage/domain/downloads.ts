@@ -1,12 +1,11 @@
 /**
  * @module Bulk signed download links: one Storage-API call with the user's JWT
+ * (or the service key of a backend acting for a user, inside that user's home)
  * signs up to 1000 paths; a missing or foreign path is a per-path error, never
  * a failure of the whole request.
  */
-import type { UserClaims } from "../../_shared/auth.ts";
-import type { Db } from "../../_shared/db.ts";
 import { assertFilePaths } from "../../_shared/paths.ts";
-import { homePrefix } from "./homes.ts";
+import type { Actor } from "./actor.ts";
 import { withRetry } from "./retry.ts";
 import type { StorageGateway } from "./storage-api.ts";
 
@@ -20,17 +19,17 @@ export type DownloadLink =
  * @throws AppError invalid_path, not_found (bucket), storage_unavailable
  */
 export async function signDownloads(
-  deps: { db: Db; storage: StorageGateway },
-  user: { claims: UserClaims; token: string },
+  deps: { storage: StorageGateway },
+  actor: Actor,
   bucket: string,
   paths: string[],
   expiresIn: number,
 ): Promise<DownloadLink[]> {
   assertFilePaths(paths);
-  const home = await deps.db.withUser(user.claims, (tx) => homePrefix(tx, bucket, user.claims.sub));
+  const home = await actor.run((tx) => actor.home(tx, bucket));
   const expiresAt = new Date(Date.now() + expiresIn * 1000).toISOString();
   const signed = await withRetry(() =>
-    deps.storage.signDownloads(user.token, bucket, paths.map((p) => home + p), expiresIn)
+    deps.storage.signDownloads(actor.token, bucket, paths.map((p) => home + p), expiresIn)
   );
   return paths.map((path, index) => {
     const entry = signed[index];

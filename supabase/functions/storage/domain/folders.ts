@@ -5,11 +5,10 @@
  * continues where the folder still has objects; usage is freed by triggers.
  */
 import { AppError } from "../../_shared/app-error.ts";
-import type { UserClaims } from "../../_shared/auth.ts";
 import type { Db } from "../../_shared/db.ts";
+import type { Actor } from "./actor.ts";
 import { toAppError } from "../../_shared/errors.ts";
 import { assertFolderPrefix } from "../../_shared/paths.ts";
-import { homePrefix } from "./homes.ts";
 import { countBelow, listPage } from "./listing.ts";
 import type { FailedPath } from "./objects.ts";
 import { withRetry } from "./retry.ts";
@@ -43,8 +42,8 @@ export interface FolderDeleteOptions {
  * @throws AppError invalid_request (home without confirm), invalid_path, not_found
  */
 export async function deleteFolder(
-  deps: { db: Db; storage: StorageGateway },
-  user: { claims: UserClaims; token: string },
+  deps: { storage: StorageGateway },
+  actor: Actor,
   options: FolderDeleteOptions,
 ): Promise<FolderDeleteResult> {
   assertFolderPrefix(options.prefix);
@@ -56,9 +55,9 @@ export async function deleteFolder(
   const started = Date.now();
   const deadline = started + options.budgetMs;
   const batchSize = Math.min(options.batchSize ?? 1000, 1000);
-  const inUser = <T>(fn: Parameters<Db["withUser"]>[1]) =>
-    deps.db.withUser(user.claims, fn) as Promise<T>;
-  const home = await inUser<string>((tx) => homePrefix(tx, options.bucket, user.claims.sub));
+  const inUser = <T>(fn: Parameters<Db["withUser"]>[1]) => actor.run(fn) as Promise<T>;
+  const home = await inUser<string>((tx) => actor.home(tx, options.bucket));
+  const token = actor.token;
   const result: FolderDeleteResult = { deleted: 0, failed: [], remaining: 0, done: false };
   let failedCount = 0;
   let cursor: string | null = null;
@@ -70,7 +69,7 @@ export async function deleteFolder(
     if (page.items.length === 0) break;
     const keys = page.items.map((item) => home + item.path);
     try {
-      const removed = await withRetry(() => deps.storage.remove(user.token, options.bucket, keys), {
+      const removed = await withRetry(() => deps.storage.remove(token, options.bucket, keys), {
         deadline,
       });
       result.deleted += removed.length;

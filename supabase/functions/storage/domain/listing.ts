@@ -6,10 +6,9 @@
  * so a page costs `limit` index probes however many objects a folder holds.
  */
 import { AppError } from "../../_shared/app-error.ts";
-import type { UserClaims } from "../../_shared/auth.ts";
-import type { Db, Tx } from "../../_shared/db.ts";
+import type { Tx } from "../../_shared/db.ts";
 import { assertFolderPrefix } from "../../_shared/paths.ts";
-import { homePrefix } from "./homes.ts";
+import type { Actor } from "./actor.ts";
 
 /** A file in a listing (paths relative to the caller's home). */
 export interface ListedFile {
@@ -57,14 +56,12 @@ const AFTER_ALL = "\u{10FFFF}";
  * @throws AppError invalid_path (prefix), not_found (bucket), invalid_request (cursor)
  */
 export async function listFolder(
-  db: Db,
-  claims: UserClaims,
+  actor: Actor,
   query: Omit<ListQuery, "home">,
 ): Promise<ListPage> {
   assertFolderPrefix(query.prefix);
-  return await db.withUser(
-    claims,
-    async (tx) => listPage(tx, { ...query, home: await homePrefix(tx, query.bucket, claims.sub) }),
+  return await actor.run(async (tx) =>
+    listPage(tx, { ...query, home: await actor.home(tx, query.bucket) })
   );
 }
 

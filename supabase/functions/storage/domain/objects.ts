@@ -1,13 +1,12 @@
 /**
  * @module Deleting named objects through the Storage API with the user's JWT
- * (RLS decides). Paths the server did not delete are `notFound` (missing or
+ * (RLS decides), or the service key for a backend acting for a user (keys built
+ * inside that user's home). Paths the server did not delete are `notFound` (missing or
  * not the caller's); a chunk that keeps failing is reported in `failed`.
  */
-import type { UserClaims } from "../../_shared/auth.ts";
-import type { Db } from "../../_shared/db.ts";
+import type { Actor } from "./actor.ts";
 import { toAppError } from "../../_shared/errors.ts";
 import { assertFilePaths } from "../../_shared/paths.ts";
-import { homePrefix } from "./homes.ts";
 import { withRetry } from "./retry.ts";
 import type { StorageGateway } from "./storage-api.ts";
 
@@ -33,20 +32,20 @@ const CHUNK = 500;
  * @throws AppError invalid_path; storage_unavailable when every chunk failed
  */
 export async function deleteObjects(
-  deps: { db: Db; storage: StorageGateway },
-  user: { claims: UserClaims; token: string },
+  deps: { storage: StorageGateway },
+  actor: Actor,
   bucket: string,
   paths: string[],
 ): Promise<DeleteResult> {
   const unique = [...new Set(assertFilePaths(paths))];
-  const home = await deps.db.withUser(user.claims, (tx) => homePrefix(tx, bucket, user.claims.sub));
+  const home = await actor.run((tx) => actor.home(tx, bucket));
   const result: DeleteResult = { deleted: [], notFound: [], failed: [] };
   let lastError: unknown = null;
   for (let start = 0; start < unique.length; start += CHUNK) {
     const chunk = unique.slice(start, start + CHUNK);
     try {
       const removed = new Set(
-        await withRetry(() => deps.storage.remove(user.token, bucket, chunk.map((p) => home + p))),
+        await withRetry(() => deps.storage.remove(actor.token, bucket, chunk.map((p) => home + p))),
       );
       for (const path of chunk) {
         (removed.has(home + path) ? result.deleted : result.notFound).push(path);

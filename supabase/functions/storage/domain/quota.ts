@@ -29,9 +29,13 @@ type QuotaRow = Record<
   string | number
 >;
 
-/** The caller's quota (run inside `withUser`). */
-export async function myQuota(tx: Tx): Promise<Quota> {
-  const [row] = await tx<QuotaRow[]>`select * from stowage.quota()`;
+/**
+ * The quota of the user a request acts for: the caller (inside `withUser`), or the user a
+ * service caller names (inside `withService`; `stowage.quota` checks who may ask).
+ * @throws AppError forbidden (a user naming another), invalid_request, not_found
+ */
+export async function myQuota(tx: Tx, userId: string | null = null): Promise<Quota> {
+  const [row] = await tx<QuotaRow[]>`select * from stowage.quota(${userId}::uuid)`;
   return toQuota(row);
 }
 

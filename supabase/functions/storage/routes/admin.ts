@@ -1,12 +1,13 @@
 /**
  * @module Admin routes, service role only: set a user's plan, read a user's
- * usage, reconcile usage counters.
+ * usage, reconcile usage counters, purge deleted users' files.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireService } from "../../_shared/auth.ts";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
 import { reconcile, setPlan, usageOf } from "../domain/quota.ts";
+import { PurgeBody, PurgeResponse, purgeRun } from "./purge.ts";
 import { bearer, errors, json, jsonBody, QuotaResponse, UserId } from "./schemas.ts";
 
 const UserParams = z.object({ userId: UserId.openapi({ param: { name: "userId", in: "path" } }) });
@@ -59,6 +60,21 @@ const reconcileRoute = createRoute({
   },
 });
 
+const purgeRoute = createRoute({
+  method: "post",
+  path: "/purge",
+  summary: "Delete the files of deleted users, within a time budget; call again until done " +
+    "(service role)",
+  security: bearer,
+  request: {
+    body: { required: false, content: { "application/json": { schema: PurgeBody } } },
+  },
+  responses: {
+    200: json(PurgeResponse, "Progress; call again until done"),
+    ...errors("forbidden", "not_found"),
+  },
+});
+
 /** The admin sub-app. */
 export const admin = createApi<AppEnv>();
 admin.use("*", authenticate());
@@ -80,4 +96,5 @@ admin
     const { userId } = c.req.valid("json");
     const users = await scope(c).db.withService((tx) => reconcile(tx, userId ?? null));
     return c.json({ users }, 200);
-  });
+  })
+  .openapi(purgeRoute, async (c) => c.json(await purgeRun(scope(c), c.req.valid("json")), 200));

@@ -2,11 +2,11 @@
  * @module `POST /downloads`: signed download links for up to 1000 paths.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireUser } from "../../_shared/auth.ts";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
+import { actorFor } from "../domain/actor.ts";
 import { signDownloads } from "../domain/downloads.ts";
-import { bearer, Bucket, errors, FilePath, json, jsonBody } from "./schemas.ts";
+import { ActingUserId, bearer, Bucket, errors, FilePath, json, jsonBody } from "./schemas.ts";
 
 export const DownloadBody = z.object({
   bucket: Bucket,
@@ -14,6 +14,7 @@ export const DownloadBody = z.object({
   expiresIn: z.number().int().min(1).max(31_536_000).default(3600).openapi({
     description: "Seconds the links stay valid (default 3600)",
   }),
+  userId: ActingUserId,
 }).openapi("DownloadRequest");
 
 export const DownloadResponse = z.object({
@@ -31,7 +32,7 @@ const route = createRoute({
   request: { body: jsonBody(DownloadBody) },
   responses: {
     200: json(DownloadResponse, "Links in input order"),
-    ...errors("invalid_path", "not_found"),
+    ...errors("invalid_path", "forbidden", "not_found"),
   },
 });
 
@@ -39,7 +40,7 @@ const route = createRoute({
 export const downloads = createApi<AppEnv>();
 downloads.use("*", authenticate());
 downloads.openapi(route, async (c) => {
-  const { bucket, paths, expiresIn } = c.req.valid("json");
-  const user = requireUser(scope(c).caller);
-  return c.json({ urls: await signDownloads(scope(c), user, bucket, paths, expiresIn) }, 200);
+  const { bucket, paths, expiresIn, userId } = c.req.valid("json");
+  const actor = actorFor(scope(c), scope(c).caller, userId);
+  return c.json({ urls: await signDownloads(scope(c), actor, bucket, paths, expiresIn) }, 200);
 });

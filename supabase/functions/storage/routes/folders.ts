@@ -3,11 +3,11 @@
  * budget; call again while `done` is false.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireUser } from "../../_shared/auth.ts";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
+import { actorFor } from "../domain/actor.ts";
 import { deleteFolder } from "../domain/folders.ts";
-import { bearer, Bucket, errors, FailedPath, json, jsonBody } from "./schemas.ts";
+import { ActingUserId, bearer, Bucket, errors, FailedPath, json, jsonBody } from "./schemas.ts";
 
 export const FolderDeleteBody = z.object({
   bucket: Bucket,
@@ -16,6 +16,7 @@ export const FolderDeleteBody = z.object({
   budgetMs: z.number().int().min(100).max(600_000).optional().openapi({
     description: "Time budget of this call in ms (capped by FOLDER_DELETE_BUDGET_MS)",
   }),
+  userId: ActingUserId,
 }).openapi("FolderDeleteRequest");
 
 export const FolderDeleteResponse = z.object({
@@ -33,7 +34,7 @@ const route = createRoute({
   request: { body: jsonBody(FolderDeleteBody) },
   responses: {
     200: json(FolderDeleteResponse, "Progress; call again until done"),
-    ...errors("invalid_path", "not_found"),
+    ...errors("invalid_path", "forbidden", "not_found"),
   },
 });
 
@@ -41,9 +42,9 @@ const route = createRoute({
 export const folders = createApi<AppEnv>();
 folders.use("*", authenticate());
 folders.openapi(route, async (c) => {
-  const { budgetMs, ...body } = c.req.valid("json");
+  const { budgetMs, userId, ...body } = c.req.valid("json");
   const { config, caller } = scope(c);
-  const result = await deleteFolder(scope(c), requireUser(caller), {
+  const result = await deleteFolder(scope(c), actorFor(scope(c), caller, userId), {
     ...body,
     budgetMs: Math.min(budgetMs ?? config.folderDeleteBudgetMs, config.folderDeleteBudgetMs),
   });

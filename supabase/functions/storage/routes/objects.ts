@@ -3,12 +3,21 @@
  * `DELETE /objects` (named paths).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireUser } from "../../_shared/auth.ts";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
+import { actorFor } from "../domain/actor.ts";
 import { listFolder } from "../domain/listing.ts";
 import { deleteObjects } from "../domain/objects.ts";
-import { bearer, Bucket, errors, FailedPath, FilePath, json, jsonBody } from "./schemas.ts";
+import {
+  ActingUserId,
+  bearer,
+  Bucket,
+  errors,
+  FailedPath,
+  FilePath,
+  json,
+  jsonBody,
+} from "./schemas.ts";
 
 export const ListQuery = z.object({
   bucket: Bucket,
@@ -23,6 +32,7 @@ export const ListQuery = z.object({
   cursor: z.string().max(4096).optional().openapi({
     description: "nextCursor of the previous page",
   }),
+  userId: ActingUserId,
 });
 
 export const ListResponse = z.object({
@@ -40,6 +50,7 @@ export const ListResponse = z.object({
 export const DeleteBody = z.object({
   bucket: Bucket,
   paths: z.array(FilePath).min(1).max(1000),
+  userId: ActingUserId,
 }).openapi("DeleteObjectsRequest");
 
 export const DeleteResponse = z.object({
@@ -54,7 +65,10 @@ const listRoute = createRoute({
   summary: "List a folder: one level (files and folders) or recursively",
   security: bearer,
   request: { query: ListQuery },
-  responses: { 200: json(ListResponse, "One page"), ...errors("invalid_path", "not_found") },
+  responses: {
+    200: json(ListResponse, "One page"),
+    ...errors("invalid_path", "forbidden", "not_found"),
+  },
 });
 
 const deleteRoute = createRoute({
@@ -65,7 +79,7 @@ const deleteRoute = createRoute({
   request: { body: jsonBody(DeleteBody) },
   responses: {
     200: json(DeleteResponse, "What was deleted"),
-    ...errors("invalid_path", "not_found"),
+    ...errors("invalid_path", "forbidden", "not_found"),
   },
 });
 
@@ -74,16 +88,16 @@ export const objects = createApi<AppEnv>();
 objects.use("*", authenticate());
 objects
   .openapi(listRoute, async (c) => {
-    const query = c.req.valid("query");
-    const user = requireUser(scope(c).caller);
-    const page = await listFolder(scope(c).db, user.claims, {
+    const { userId, ...query } = c.req.valid("query");
+    const page = await listFolder(actorFor(scope(c), scope(c).caller, userId), {
       ...query,
       recursive: query.recursive === "true",
     });
     return c.json(page, 200);
   })
   .openapi(deleteRoute, async (c) => {
-    const { bucket, paths } = c.req.valid("json");
-    const result = await deleteObjects(scope(c), requireUser(scope(c).caller), bucket, paths);
+    const { bucket, paths, userId } = c.req.valid("json");
+    const actor = actorFor(scope(c), scope(c).caller, userId);
+    const result = await deleteObjects(scope(c), actor, bucket, paths);
     return c.json(result, 200);
   });

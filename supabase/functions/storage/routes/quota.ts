@@ -1,25 +1,33 @@
 /**
- * @module `GET /quota`: the caller's plan, quota and usage.
+ * @module `GET /quota`: the plan, quota and usage of the caller, or of the user
+ * a backend names (`userId`, service key).
  */
-import { createRoute } from "@hono/zod-openapi";
-import { requireUser } from "../../_shared/auth.ts";
+import { createRoute, z } from "@hono/zod-openapi";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
+import { actorFor } from "../domain/actor.ts";
 import { myQuota } from "../domain/quota.ts";
-import { bearer, errors, json, QuotaResponse } from "./schemas.ts";
+import { ActingUserId, bearer, errors, json, QuotaResponse } from "./schemas.ts";
+
+export const QuotaQuery = z.object({ userId: ActingUserId });
 
 const route = createRoute({
   method: "get",
   path: "/",
-  summary: "The caller's plan, quota and usage",
+  summary: "The plan, quota and usage of the caller (or of userId, service key)",
   security: bearer,
-  responses: { 200: json(QuotaResponse, "Quota and usage"), ...errors() },
+  request: { query: QuotaQuery },
+  responses: {
+    200: json(QuotaResponse, "Quota and usage"),
+    ...errors("forbidden", "not_found"),
+  },
 });
 
 /** The quota sub-app. */
 export const quota = createApi<AppEnv>();
 quota.use("*", authenticate());
 quota.openapi(route, async (c) => {
-  const { db, caller } = scope(c);
-  return c.json(await db.withUser(requireUser(caller).claims, myQuota), 200);
+  const { userId } = c.req.valid("query");
+  const actor = actorFor(scope(c), scope(c).caller, userId);
+  return c.json(await actor.run((tx) => myQuota(tx, userId ?? null)), 200);
 });

@@ -28,6 +28,14 @@ export const UserId = z.string().regex(
   { message: "Invalid user id (expected a UUID)" },
 ).openapi({ example: "a11ce000-0000-4000-8000-000000000001" });
 
+/**
+ * The `userId` a request may name: the user a backend holding the service key acts for
+ * (required then); a signed-in user may name only themselves (403 otherwise).
+ */
+export const ActingUserId = UserId.optional().openapi({
+  description: "Service key: the user acted for (required). A user may name only themselves.",
+});
+
 /** Quota and usage of a user. */
 export const QuotaResponse = z.object({
   plan: z.string(),

@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
 import { cancelUpload, reserveUploads } from "../domain/uploads.ts";
-import { bearer, Bucket, errors, FilePath, json, jsonBody, UserId } from "./schemas.ts";
+import { ActingUserId, bearer, Bucket, errors, FilePath, json, jsonBody } from "./schemas.ts";
 
 const File = z.object({
   path: FilePath,
@@ -17,17 +17,17 @@ const File = z.object({
 export const UploadBody = File.extend({
   bucket: Bucket,
   upsert: z.boolean().default(false),
-  userId: UserId.optional().openapi({ description: "Service role only: the user acted for" }),
+  userId: ActingUserId,
 }).openapi("UploadRequest");
 
 export const BatchBody = z.object({
   bucket: Bucket,
   files: z.array(File).min(1).max(100),
   upsert: z.boolean().default(false),
-  userId: UserId.optional(),
+  userId: ActingUserId,
 }).openapi("BatchUploadRequest");
 
-export const CancelBody = z.object({ bucket: Bucket, path: FilePath, userId: UserId.optional() })
+export const CancelBody = z.object({ bucket: Bucket, path: FilePath, userId: ActingUserId })
   .openapi("CancelUploadRequest");
 
 export const UploadResponse = z.object({
