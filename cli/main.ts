@@ -26,6 +26,10 @@ export const COMMANDS: Record<string, Command> = {
       "Load the LMS's assistant mapping and positions into the database (dry run by default)",
     load: () => import("./commands/import-assistants.ts"),
   },
+  purge: {
+    summary: "Delete the files of deleted users through the Storage API (drains the purge queue)",
+    load: () => import("./commands/purge.ts"),
+  },
 };
 
 /** `stowage --help`. */
