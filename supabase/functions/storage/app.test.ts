@@ -47,6 +47,8 @@ Deno.test("routes refuse a missing token with 401 before anything else", async (
       ["DELETE", "/storage/folders"],
       ["POST", "/storage/downloads"],
       ["GET", "/storage/quota"],
+      ["GET", "/storage/events"],
+      ["POST", "/storage/admin/purge"],
       ["GET", "/storage/admin/users/a11ce000-0000-4000-8000-000000000001/usage"],
     ]
   ) {
@@ -61,8 +63,10 @@ Deno.test("the service key reaches validation; user routes then need a user", as
   const bad = await configured.request("/storage/uploads", { method: "POST", headers, body: "{" });
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.code, "invalid_request");
+  // The service key acts for a named user: without userId the request is incomplete.
   const quota = await configured.request("/storage/quota", { headers });
-  assert.equal(quota.status, 401);
+  assert.equal(quota.status, 400);
+  assert.equal((await quota.json()).error.code, "invalid_request");
 });
 
 Deno.test("openapi.json is an OpenAPI 3 document listing every route", async () => {

@@ -7,6 +7,7 @@
  * (`stowage.acting_home` -> `stowage.acting_user`): a user naming anyone else
  * gets 403, a service caller without `userId` 400, an unknown user 404.
  */
+import { AppError } from "../../_shared/app-error.ts";
 import type { Caller } from "../../_shared/auth.ts";
 import type { Db, Tx } from "../../_shared/db.ts";
 import { homePrefix } from "./homes.ts";
@@ -27,6 +28,7 @@ export interface Actor {
 /**
  * The actor of a request: the caller itself, or, for the service role, the user it names.
  * @param userId the `userId` the request names (optional for users: themselves only)
+ * @throws AppError invalid_request when the service role names no user
  * @example const actor = actorFor(scope(c), scope(c).caller, query.userId);
  */
 export function actorFor(
@@ -35,10 +37,24 @@ export function actorFor(
   userId?: string | null,
 ): Actor {
   const named = userId ?? null;
+  if (caller.kind === "service" && !named) {
+    // Said here too so a backend's mistake costs no database round trip; the SQL check holds.
+    throw new AppError("invalid_request", "Name the user to act for: send userId", {
+      details: { field: "userId" },
+    });
+  }
   return {
     token: caller.token,
-    run: <T>(fn: (tx: Tx) => Promise<T>) =>
-      caller.kind === "user" ? deps.db.withUser(caller.claims, fn) : deps.db.withService(fn),
+    run: runAsCaller(deps, caller),
     home: (tx, bucket) => homePrefix(tx, bucket, named),
   };
+}
+
+/**
+ * Transactions as the caller: `authenticated` with the user's claims, or `service_role`.
+ * @example await runAsCaller(scope(c), scope(c).caller)((tx) => tx`select 1`);
+ */
+export function runAsCaller(deps: { db: Db }, caller: Caller): Actor["run"] {
+  return <T>(fn: (tx: Tx) => Promise<T>) =>
+    caller.kind === "user" ? deps.db.withUser(caller.claims, fn) : deps.db.withService(fn);
 }

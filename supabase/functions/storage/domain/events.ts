@@ -65,8 +65,8 @@ interface Row {
  * @throws AppError not_found (the `after` event was pruned, or is not the caller's),
  *   forbidden (a user naming another user), invalid_request
  */
-export async function readEvents(actor: Pick<Actor, "run">, query: EventQuery): Promise<EventPage> {
-  const rows = await actor.run((tx: Tx) =>
+export async function readEvents(run: Actor["run"], query: EventQuery): Promise<EventPage> {
+  const rows = await run((tx: Tx) =>
     tx<Row[]>`
       select id, user_id, bucket_id, path, name, kind, size, content_type, from_bucket_id,
              from_path, operation, created_at

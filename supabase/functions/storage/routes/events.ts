@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
-import { actorFor } from "../domain/actor.ts";
+import { runAsCaller } from "../domain/actor.ts";
 import { readEvents } from "../domain/events.ts";
 import { bearer, errors, json, UserId } from "./schemas.ts";
 
@@ -58,5 +58,5 @@ export const events = createApi<AppEnv>();
 events.use("*", authenticate());
 events.openapi(route, async (c) => {
   const query = c.req.valid("query");
-  return c.json(await readEvents(actorFor(scope(c), scope(c).caller), query), 200);
+  return c.json(await readEvents(runAsCaller(scope(c), scope(c).caller), query), 200);
 });
