@@ -32,6 +32,11 @@ Options:
   --db-url <url>       the project's Postgres URL (postgres login; or STOWAGE_DB_URL,
                        else the local stack's dbUrl)
   --json               print the report as JSON instead of a summary
+
+Exit status: 0 every row was mapped (conflicts with rows already there are only
+reported), 1 some rows could not be mapped (unknown users, invalid entries: see the
+report; the others were loaded, or would be with --execute), 2 bad command line,
+3 configuration, source or database problems.
 `;
 
 /** Parsed options. */
@@ -120,7 +125,10 @@ async function writeReport(path: string, report: ImportReport): Promise<void> {
   }
 }
 
-/** Runs `stowage import-assistants`; returns the exit status. */
+/**
+ * Runs `stowage import-assistants`; returns the exit status: 1 when some rows could not be
+ * mapped (the report lists them), else 0.
+ */
 export async function run(args: string[]): Promise<number> {
   const opts = parseImportArgs(args);
   if (opts === "help") {
@@ -144,7 +152,10 @@ export async function run(args: string[]): Promise<number> {
       `import-assistants-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
     await writeReport(reportPath, report);
     console.log(opts.json ? JSON.stringify(report, null, 2) : summary(report, reportPath));
-    return EXIT.OK;
+    // A row that could not be mapped (unknown user, invalid entry) is lost unless someone
+    // acts: scripts must see it. Conflicts are rows the database already holds differently
+    // (positions that moved on since): reported, but the import did what it could.
+    return report.unmapped.length > 0 ? EXIT.FAILED : EXIT.OK;
   } catch (error) {
     if (error instanceof CliError) throw error;
     if (

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { PlanItem } from "./planner.ts";
-import type { Source } from "./source.ts";
+import { type Source, SourceRefusal } from "./source.ts";
 import type { Journal } from "./journal.ts";
 import type { StoredObject } from "./database.ts";
 import { type StorageApi, StorageError } from "./storage-api.ts";
@@ -119,8 +119,10 @@ async function deleteSource(
     result.failed.push({
       source: item.source,
       target: item.target,
-      code: "delete_failed",
-      message: `Cannot delete source: ${String(error)}`,
+      code: error instanceof SourceRefusal ? error.code : "delete_failed",
+      message: error instanceof SourceRefusal
+        ? error.message
+        : `Cannot delete source: ${String(error)}`,
       attempts: 1,
     });
   }
@@ -256,11 +258,13 @@ async function copyOnce(
 
 /**
  * Whether trying again may succeed. Storage errors say so themselves; a source file that
- * is gone or unreadable, or an S3 4xx other than 408/429 (NoSuchKey, AccessDenied), will
+ * is gone, unreadable or not the one listed, or an S3 4xx other than 408/429 (NoSuchKey, AccessDenied), will
  * fail the same way every time; anything else (network, 5xx) is worth another attempt.
  */
 export function isTransient(error: unknown): boolean {
   if (error instanceof StorageError) return error.transient;
+  // Not the listed object (replaced, unsafe key): it will not become it again.
+  if (error instanceof SourceRefusal) return false;
   if (
     error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
     error instanceof Deno.errors.IsADirectory || error instanceof Deno.errors.NotADirectory

@@ -18,6 +18,7 @@ Deno.test("isValidKey accepts Storage's character set and refuses the rest", () 
       "a?b",
       "a~b",
       "a[1]",
+      "a.txt ",
     ]
   ) {
     assert.equal(isValidKey(bad), false, bad);
@@ -51,4 +52,15 @@ Deno.test("sanitizeKey removes empty segments and replaces dot segments", async 
 Deno.test("sanitizeKey turns non-Latin names into underscores but keeps them unique", async () => {
   const r = await sanitizeKey("u/日本.txt");
   assert.match(r.key, /^u\/__-[0-9a-f]{8}\.txt$/);
+});
+
+Deno.test("sanitizeKey renames a key ending in a space so it no longer does", async () => {
+  for (const key of ["u/take.mp3 ", "u/notes  ", "u/   "]) {
+    const r = await sanitizeKey(key);
+    assert.equal(r.renamed, true);
+    assert.equal(isValidKey(r.key), true, r.key);
+    assert.ok(!r.key.endsWith(" "), r.key);
+  }
+  assert.match((await sanitizeKey("u/take.mp3 ")).key, /^u\/take-[0-9a-f]{8}\.mp3$/);
+  assert.match((await sanitizeKey("u/notes  ")).key, /^u\/notes-[0-9a-f]{8}$/);
 });

@@ -3,8 +3,8 @@
  * of keys Storage would refuse.
  *
  * Validity is the functions' own path rule (`supabase/functions/_shared/paths.ts`): the
- * Storage key set without `?`, no empty, `.` or `..` segments, at most 900 bytes. So a
- * migrated object is always reachable through our API.
+ * Storage key set without `?`, no empty, `.` or `..` segments, no trailing space (a URL
+ * drops it), at most 900 bytes. So a migrated object is always reachable through our API.
  */
 import { MAX_PATH_BYTES, pathProblem } from "../../supabase/functions/_shared/paths.ts";
 
@@ -29,7 +29,8 @@ export interface SanitizedKey {
 /**
  * Turns any source key into a key Storage accepts. Valid keys come back unchanged.
  * Otherwise accents are dropped (é -> e), other refused characters become `_`,
- * empty, `.` and `..` segments are removed or replaced, and a short hash of the
+ * empty, `.` and `..` segments are removed or replaced, spaces ending the name are
+ * dropped, and a short hash of the
  * original key is added before the extension so two source keys never collapse
  * into one (`Café.mp3` -> `Cafe-1a2b3c4d.mp3`). Deterministic: same input, same output.
  *
@@ -45,7 +46,8 @@ export async function sanitizeKey(key: string): Promise<SanitizedKey> {
     return cleaned;
   });
   if (segments.length === 0) segments.push("_");
-  const last = segments[segments.length - 1];
+  // A trailing space would end the key (paths.ts refuses it): drop it (`a.mp3 ` -> `a.mp3`).
+  const last = segments[segments.length - 1].replace(/ +$/, "") || "_";
   const dot = last.lastIndexOf(".");
   const stem = dot > 0 ? last.slice(0, dot) : last;
   const ext = dot > 0 ? last.slice(dot) : "";

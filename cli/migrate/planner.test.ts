@@ -252,3 +252,28 @@ Deno.test("decide skips a copy an earlier run journaled as verified when the eTa
     ["c.bin", "refuse", "already_exists"],
   ]);
 });
+
+Deno.test("objects the source refuses (symlinks, unsafe S3 keys) are refused with their own code, never renamed or decided", async () => {
+  const items = await mapTargets([
+    obj(`user_data/${U1}/link`, 0, {
+      refusal: { code: "source_symlink", message: "Symlink" },
+    }),
+    obj(`user_data/${U1}/../${U2}/secret.json`, 5, {
+      refusal: { code: "unsafe_source_key", message: 'has a ".." segment' },
+    }),
+    obj(`user_data/${U1}/take.mp3 `, 5),
+  ], ctx());
+  assert.deepEqual(items.map((i) => [i.action, i.reason?.code ?? null]), [
+    ["refuse", "unsafe_source_key"],
+    ["refuse", "source_symlink"],
+    ["rename", null],
+  ]);
+  assert.match(items[2].target, new RegExp(`^user_data/${U1}/take-[0-9a-f]{8}\\.mp3$`));
+  const decided = decide(items, dctx({ owners: new Map([[items[2].target, U1]]) }));
+  assert.deepEqual(decided.items.map((i) => i.action), ["refuse", "refuse", "refuse"]);
+  assert.deepEqual(decided.items.map((i) => i.reason?.code), [
+    "unsafe_source_key",
+    "source_symlink",
+    "unknown_user",
+  ]);
+});

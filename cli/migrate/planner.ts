@@ -20,6 +20,11 @@ export interface SourceObject {
   contentType?: string;
   /** Changes whenever the content may have changed (S3 ETag, file mtime): keys the checksum cache. */
   stamp: string;
+  /**
+   * Set when the source itself refuses the object (a symlink, a key with `..` segments):
+   * the plan refuses it with this code and it is never read.
+   */
+  refusal?: Reason;
 }
 
 /** What happens to one object. `rename` copies to a key that differs from the source key. */
@@ -96,7 +101,7 @@ export function refuse(item: PlanItem, code: string, message: string): PlanItem 
 
 /**
  * Phase 1: computes every object's target key and refuses what cannot go in:
- * unknown emails, keys past the length limit, files over the bucket's size limit,
+ * what the source refused (symlinks, unsafe S3 keys: their own codes), unknown emails, keys past the length limit, files over the bucket's size limit,
  * types the bucket does not allow, two sources landing on one key. S3 folder
  * markers (`a/b/`, size 0) are skipped: Storage has no folders.
  */
@@ -118,6 +123,10 @@ export async function mapTargets(objects: SourceObject[], ctx: MapContext): Prom
       userId: null,
       ...(obj.md5 ? { md5: obj.md5 } : {}),
     };
+    if (obj.refusal) {
+      items.push(refuse(base, obj.refusal.code, obj.refusal.message));
+      continue;
+    }
     if (obj.key.endsWith("/") && obj.size === 0) {
       items.push({
         ...base,

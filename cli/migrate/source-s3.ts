@@ -9,7 +9,13 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import type { SourceObject } from "./planner.ts";
-import type { OpenedObject, S3Location, Source } from "./source.ts";
+import {
+  type OpenedObject,
+  type S3Location,
+  type Source,
+  SourceRefusal,
+  unsafeKeyProblem,
+} from "./source.ts";
 import { CliError } from "../lib/errors.ts";
 import { mapPool } from "./pool.ts";
 
@@ -65,6 +71,16 @@ export class S3Source implements Source {
       const objects = await mapPool(contents, this.#headConcurrency, async (o) => {
         const key = o.Key!;
         const etag = (o.ETag ?? "").replaceAll('"', "");
+        const problem = this.#problem(key, o.Size ?? 0);
+        if (problem !== null) {
+          // Never HEADed nor fetched: the server could answer for another key.
+          return {
+            key: key.startsWith(this.#loc.prefix) ? key.slice(this.#loc.prefix.length) : key,
+            size: o.Size ?? 0,
+            stamp: etag,
+            refusal: { code: "unsafe_source_key", message: `S3 key "${key}" ${problem}` },
+          };
+        }
         const head = key.endsWith("/") || !options.contentTypes
           ? undefined
           : await this.#call(`head "${key}"`, () =>
@@ -84,6 +100,10 @@ export class S3Source implements Source {
   }
 
   async open(key: string): Promise<OpenedObject> {
+    const problem = unsafeKeyProblem(key);
+    if (problem !== null) {
+      throw new SourceRefusal("unsafe_source_key", `Cannot fetch S3 key "${key}": it ${problem}`);
+    }
     const out = await this.#call(
       `get "${key}"`,
       () =>
@@ -107,6 +127,18 @@ export class S3Source implements Source {
 
   close(): void {
     this.#client.destroy();
+  }
+
+  /**
+   * Why a listed key must not be fetched: outside the prefix, or an empty, `.` or `..`
+   * segment (a folder marker's one trailing `/` aside). Null when it may be.
+   */
+  #problem(key: string, size: number): string | null {
+    if (!key.startsWith(this.#loc.prefix)) return `is outside the prefix "${this.#loc.prefix}"`;
+    const relative = key.slice(this.#loc.prefix.length);
+    return unsafeKeyProblem(
+      size === 0 && relative.endsWith("/") ? relative.slice(0, -1) : relative,
+    );
   }
 
   async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import process from "node:process";
 import { encodeKey, StorageApi, StorageError, storageErrorFrom } from "./storage-api.ts";
 
 Deno.test("storageErrorFrom reads Storage's HTTP-400 envelope and marks server trouble transient", () => {
@@ -101,5 +102,44 @@ Deno.test("upload fails as a transient network_error when the server stops answe
     listener.close();
     await accepting.catch(() => {});
     for (const c of held) c.close();
+  }
+});
+
+Deno.test("a large upload that waits for the socket to drain many times adds no listeners (no MaxListenersExceededWarning)", async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on("warning", onWarning);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    // Read slowly so the client's socket buffer fills and `write` asks it to wait.
+    let n = 0;
+    for await (const chunk of req.body!) {
+      n += chunk.length;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return Response.json({ Key: "b/k", Id: String(n) });
+  });
+  try {
+    const api = new StorageApi(`http://127.0.0.1:${server.addr.port}`, "k");
+    const size = 8 * 1024 * 1024;
+    const chunk = new Uint8Array(64 * 1024);
+    let left = size;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (left === 0) return ctl.close();
+        left -= chunk.length;
+        ctl.enqueue(chunk.slice());
+      },
+    });
+    await api.upload("b", "k", body, {
+      size,
+      contentType: "application/octet-stream",
+      upsert: false,
+      sha256: false,
+    });
+    await new Promise((r) => setTimeout(r, 10)); // warnings are emitted on the next tick
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off("warning", onWarning);
+    await server.shutdown();
   }
 });

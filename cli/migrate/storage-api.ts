@@ -205,12 +205,7 @@ async function pump(
       if (sent > size) break;
       for (const h of hashes) h?.update(value);
       onBytes?.(value.byteLength);
-      if (!req.write(value)) {
-        await new Promise<void>((r) => {
-          req.once("drain", r);
-          req.once("close", r);
-        });
-      }
+      if (!req.write(value)) await drained(req);
       if (req.destroyed) return;
     }
   } finally {
@@ -228,6 +223,23 @@ async function pump(
     );
   }
   req.end();
+}
+
+/**
+ * Waits until the request can take more (`drain`) or is gone (`close`). Both listeners are
+ * removed whichever fires: a `once` left behind per wait piled up `close` listeners on a
+ * long upload (Node's MaxListenersExceededWarning flooding the progress output).
+ */
+function drained(req: http.ClientRequest): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      req.off("drain", done);
+      req.off("close", done);
+      resolve();
+    };
+    req.on("drain", done);
+    req.on("close", done);
+  });
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

@@ -14,12 +14,15 @@ const email = (i: number) => `imp-${TAG}-${i}@test.example`;
 const ghost = (i: number) => `ghost-${TAG}-${i}@nowhere.example`;
 const assistantId = (i: number) => `asst-${TAG}-${i}`;
 
-async function runImport(args: string[]): Promise<ImportReport> {
+/** Runs the import and checks its exit status (1 when some rows could not be mapped). */
+async function runImport(args: string[], expectedStatus: 0 | 1): Promise<ImportReport> {
   const dir = await Deno.makeTempDir();
   try {
     const status = await run([...args, "--report-out", `${dir}/report.json`]);
-    assert.equal(status, 0);
-    return JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+    const report: ImportReport = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+    assert.equal(status, expectedStatus, "exit status");
+    assert.equal(report.unmapped.length > 0, expectedStatus === 1);
+    return report;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -77,14 +80,14 @@ Deno.test("import-assistants loads 1,000 old mappings idempotently and reports w
       );
     }
 
-    const dry = await runImport(["--from", root]);
+    const dry = await runImport(["--from", root], 1);
     assert.equal(dry.execute, false);
     assert.equal(dry.assistants.inserted, 895);
     const [{ n: before }] =
       await sql`select count(*)::int as n from stowage.assistants where user_id = any(${ids}::uuid[])`;
     assert.equal(before, 2, "a dry run writes nothing");
 
-    const first = await runImport(["--from", root, "--execute"]);
+    const first = await runImport(["--from", root, "--execute"], 1);
     assert.deepEqual(first.assistants, {
       found: 1000,
       inserted: 895,
@@ -145,7 +148,7 @@ Deno.test("import-assistants loads 1,000 old mappings idempotently and reports w
     // A second run changes nothing.
     const [{ stamp }] = await sql`select max(updated_at)::text as stamp from stowage.assistants
       where user_id = any(${ids}::uuid[])`;
-    const second = await runImport(["--from", root, "--execute"]);
+    const second = await runImport(["--from", root, "--execute"], 1);
     assert.deepEqual(second.assistants, {
       found: 1000,
       inserted: 0,
@@ -197,7 +200,7 @@ Deno.test("import-assistants reads the old files from a bucket through the Stora
   // Not a position file, though "." in a regular expression would match its "_".
   await put(`user_data/${users[0].email}/bio/assistant_position_json`, { last_position: 99 });
 
-  const report = await runImport(["--bucket", bucket, "--execute"]);
+  const report = await runImport(["--bucket", bucket, "--execute"], 1);
   assert.deepEqual(report.assistants, {
     found: 6,
     inserted: 5,
@@ -216,7 +219,7 @@ Deno.test("import-assistants reads the old files from a bucket through the Stora
     headers: { authorization: `Bearer ${users[3].token}` },
   });
   assert.equal((await position.json()).lastPosition, 30);
-  const again = await runImport(["--bucket", bucket, "--execute"]);
+  const again = await runImport(["--bucket", bucket, "--execute"], 1);
   assert.equal(again.assistants.inserted + again.positions.inserted, 0);
   assert.equal(again.assistants.unchanged + again.positions.unchanged, 10);
 });
@@ -230,7 +233,7 @@ Deno.test("import-assistants reports a missing mapping file and still loads posi
       `user_data/${user.email}/art/assistant_position.json`,
       '{"last_position":4}',
     );
-    const report = await runImport(["--from", root, "--execute"]);
+    const report = await runImport(["--from", root, "--execute"], 0);
     assert.equal(report.mappingFile, "missing");
     assert.equal(report.assistants.found, 0);
     assert.equal(report.positions.inserted, 1);
@@ -259,7 +262,7 @@ Deno.test("import-assistants reports two position files of one user and course, 
       `user_data/${user.id}/music/assistant_position.json`,
       '{"last_position":2}',
     );
-    const report = await runImport(["--from", root, "--execute"]);
+    const report = await runImport(["--from", root, "--execute"], 0);
     assert.deepEqual(report.positions, {
       found: 3,
       inserted: 1,

@@ -12,6 +12,13 @@ import { StorageApi } from "../../cli/migrate/storage-api.ts";
 import { MigrationDb, type StoredObject } from "../../cli/migrate/database.ts";
 import type { PlanItem } from "../../cli/migrate/planner.ts";
 
+/** A local source that has been listed (it opens and deletes only files its listing gave). */
+async function listed(root: string): Promise<LocalSource> {
+  const source = new LocalSource(root);
+  for await (const _ of source.list()) { /* listed */ }
+  return source;
+}
+
 Deno.test("verify with a multipart-style eTag reads the copy back: a same-size corruption is caught, the source kept", async () => {
   const creds = await stack();
   const db = new MigrationDb(creds.dbUrl);
@@ -50,7 +57,7 @@ Deno.test("verify with a multipart-style eTag reads the copy back: a same-size c
       retries: 0,
       verify: "etag",
       deleteAfter: true,
-    }, { source: new LocalSource(`${dir}/src`), api, stored, journal });
+    }, { source: await listed(`${dir}/src`), api, stored, journal });
     await journal.close();
     assert.deepEqual(result.copied, []);
     assert.deepEqual(result.failed.map((f) => f.code), ["verify_failed"]);
@@ -104,7 +111,7 @@ Deno.test("an upload refused as already there counts as copied only when a read-
         retries: 0,
         verify,
         deleteAfter: false,
-      }, { source: new LocalSource(`${dir}/src`), api, stored, journal });
+      }, { source: await listed(`${dir}/src`), api, stored, journal });
       await journal.close();
       assert.deepEqual(result.copied.map((c) => c.source), ["same.json"], verify);
       assert.deepEqual(

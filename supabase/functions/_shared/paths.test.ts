@@ -48,6 +48,19 @@ Deno.test("file paths with traversal, empty segments, slashes or odd characters 
   }
 });
 
+Deno.test("a file path ending in a space is invalid_path (a URL would drop the space); inside a path a space is fine", () => {
+  for (const path of ["a.txt ", "a/b ", " ", "a /b  "]) {
+    assert.throws(
+      () => assertFilePath(path),
+      (e: unknown) =>
+        e instanceof AppError && e.code === "invalid_path" && /end with a space/.test(e.message),
+      JSON.stringify(path),
+    );
+  }
+  for (const path of ["a /b", " a", "a b.txt", "a / b"]) assert.equal(assertFilePath(path), path);
+  assert.equal(assertFolderPrefix("a /"), "a /", "a folder whose name ends in a space holds files");
+});
+
 Deno.test("folder prefixes are empty or end with one slash", () => {
   assert.equal(assertFolderPrefix(""), "");
   assert.equal(assertFolderPrefix("a/b/"), "a/b/");
