@@ -233,13 +233,23 @@ async function main(): Promise<void> {
   );
   cleanups.push(() => functions.stop());
 
-  const handler = createGateway({
+  const gateway = createGateway({
     functions,
     storage: storage.handler,
     jwks: keys.jwks,
     examplesDir: join(projectDir, "examples/web/dist"),
     auth: auth.handler,
   });
+  // The example page reads the stack's public URL and anon key here (both are public).
+  const pageConfig = JSON.stringify({ url, anonKey });
+  const handler = (req: Request): Promise<Response> =>
+    new URL(req.url).pathname === "/examples/web/stack.json"
+      ? Promise.resolve(
+        new Response(pageConfig, {
+          headers: { "content-type": "application/json", "cache-control": "no-cache" },
+        }),
+      )
+      : gateway(req);
   const onError = (error: unknown) => {
     console.error(`gateway: ${(error as Error).stack ?? error}`);
     return new Response(
