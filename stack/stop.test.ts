@@ -198,3 +198,56 @@ Deno.test("a port in use stops the start with the port and the variable to chang
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test({
+  name: "SIGTERM to the test runner stops its stack and the tests it is running",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "stowage-runner-" });
+    const sleeper = join(dir, "sleep.test.ts");
+    await Deno.writeTextFile(
+      sleeper,
+      `Deno.test("sleeps", async () => {
+         await Deno.writeTextFile(${JSON.stringify(join(dir, "running"))}, "");
+         await new Promise((r) => setTimeout(r, 600_000));
+       });\n`,
+    );
+    const runner = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", join(projectDir, "stack/test-runner.ts"), sleeper],
+      cwd: projectDir,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let exited = false;
+    const status = runner.status.then((s) => {
+      exited = true;
+      return s;
+    });
+    let started: ProcessInfo[] = [];
+    try {
+      const running = await waitFor(async () => {
+        try {
+          await Deno.stat(join(dir, "running"));
+          return true;
+        } catch {
+          return exited;
+        }
+      }, 240_000);
+      assert.ok(running && !exited, "the runner started a stack and the sleeping test");
+      started = descendants(runner.pid);
+      const names = started.map((s) => Deno.readTextFileSync(`/proc/${s.pid}/cmdline`));
+      assert.ok(names.some((n) => n.includes("stack/main.ts")), "its stack runs");
+      assert.ok(names.some((n) => n.includes("sleep.test.ts")), "its deno test runs");
+      Deno.kill(runner.pid, "SIGTERM");
+      const gone = await waitFor(() => exited && !started.some(isRunning), STOP_DEADLINE_MS);
+      assert.ok(gone, `left running: ${started.filter(isRunning).map((s) => s.pid)}`);
+    } finally {
+      if (!exited) Deno.kill(runner.pid, "SIGKILL");
+      for (const s of started) if (isRunning(s)) Deno.kill(s.pid, "SIGKILL");
+      await status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
