@@ -3,11 +3,17 @@
  * (`<stack dir>/credentials.json`) and everything that reads it.
  */
 
-/** One dev user of the stack, with a fresh access token. */
+/** The dev users' password (set by supabase/seed.sql): local data only. */
+export const DEV_PASSWORD = "password123";
+
+/** One dev user of the stack, with its password and a fresh access token. */
 export interface StackUser {
   email: string;
   id: string;
   plan: string;
+  /** Signs in with `supabase.auth.signInWithPassword({ email, password })`. */
+  password: string;
+  /** An access token of a session opened at start-up (expires after `jwt_expiry`, 1 h). */
   accessToken: string;
 }
 

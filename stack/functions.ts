@@ -47,12 +47,14 @@ export class FunctionsHost {
    * @param functionsDir the folder holding one folder per function (`supabase/functions`)
    * @param env the variables every function receives
    * @param logFile where function output goes
+   * @param portOf the loopback port of each function (default: a free port at each start)
    */
   constructor(
     private functionsDir: string,
     private env: Record<string, string>,
     private logFile: string,
     names: string[],
+    private portOf: (name: string) => number = () => freePort(),
   ) {
     this.#names = new Set(names);
   }
@@ -94,7 +96,7 @@ export class FunctionsHost {
 
   async #start(name: string): Promise<FunctionProcess> {
     if (this.#closed) throw new Error("functions host is stopped");
-    const port = freePort();
+    const port = this.portOf(name);
     const log = await Deno.open(this.logFile, { create: true, append: true, write: true });
     const child = new Deno.Command(Deno.execPath(), {
       args: [

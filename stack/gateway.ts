@@ -15,6 +15,8 @@ export interface GatewayOptions {
   jwks: unknown;
   /** Folder served at `/examples/web/` (optional). */
   examplesDir?: string;
+  /** The auth server, mounted at `/auth/v1/*` with the prefix stripped (optional). */
+  auth?: (req: Request) => Promise<Response>;
 }
 
 const HOP_BY_HOP = [
@@ -109,6 +111,25 @@ async function proxyToFunction(
   }
 }
 
+/**
+ * The request with `prefix` taken off its path. Built field by field: copying
+ * the request whole would read its `signal`, which makes Deno.serve warn that
+ * the signal aborts on successful responses (legacy behavior).
+ */
+function stripPrefix(req: Request, prefix: string): Request {
+  const url = new URL(req.url);
+  url.pathname = url.pathname.slice(prefix.length) || "/";
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  return new Request(url, {
+    method: req.method,
+    headers: req.headers,
+    body: hasBody ? req.body : undefined,
+    redirect: req.redirect,
+    // @ts-ignore: duplex is required for streamed request bodies
+    duplex: "half",
+  });
+}
+
 /** Builds the gateway's request handler. */
 export function createGateway(options: GatewayOptions): (req: Request) => Promise<Response> {
   return async (req: Request): Promise<Response> => {
@@ -120,12 +141,13 @@ export function createGateway(options: GatewayOptions): (req: Request) => Promis
         "cache-control": "public, max-age=600",
       });
     }
+    if (options.auth && (path === "/auth/v1" || path.startsWith("/auth/v1/"))) {
+      return await options.auth(stripPrefix(req, "/auth/v1"));
+    }
     const fn = path.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
     if (fn) return await proxyToFunction(options.functions, fn[1], req, fn[2] ?? "");
     if (path === "/storage/v1" || path.startsWith("/storage/v1/")) {
-      const stripped = new URL(req.url);
-      stripped.pathname = path.slice("/storage/v1".length) || "/";
-      return await options.storage(new Request(stripped, req));
+      return await options.storage(stripPrefix(req, "/storage/v1"));
     }
     if (options.examplesDir && (path === "/examples/web" || path.startsWith("/examples/web/"))) {
       if (path === "/examples/web") return Response.redirect(new URL("/examples/web/", url), 302);

@@ -2,9 +2,13 @@
  * @module Entry point of the Docker-less local stack (`npm start`, `deno task
  * stack`): PostgreSQL with the Supabase baseline, migrations by the real
  * `supabase db push`, the Storage-API double, the functions, and one gateway.
- * Runs in the foreground; SIGINT or SIGTERM stops everything it started.
+ * Runs in the foreground; SIGINT or SIGTERM stops everything it started (each
+ * child by PID, then any descendant left), and so does the exit of the process
+ * that started it. A watchdog process stops the children if this one dies
+ * without cleaning up (SIGKILL).
  *
  * Environment: STOWAGE_PORT (54321), STOWAGE_DB_PORT (54322),
+ * STOWAGE_INTERNAL_PORT (STOWAGE_PORT + 10, see ports.ts),
  * STOWAGE_STACK_DIR (.stack), STOWAGE_QUIET=1 (no banner).
  */
 import { join, resolve } from "node:path";
@@ -17,15 +21,17 @@ import {
   startServer,
 } from "./postgres.ts";
 import { applyBaseline, databaseUrls, pushMigrations } from "./database.ts";
-import { loadOrCreateKeys, signApiKey, signUserToken, type StackKeys } from "./keys.ts";
-import { freePort, FunctionsHost } from "./functions.ts";
+import { loadOrCreateKeys, signApiKey } from "./keys.ts";
+import { FunctionsHost } from "./functions.ts";
 import { createGateway } from "./gateway.ts";
 import { createStorageApi } from "./storage-api/mod.ts";
-import type { StackCredentials, StackUser } from "./credentials.ts";
+import { type AuthApi, createAuthApi } from "./auth-api/mod.ts";
+import { loadAuthConfig } from "./auth-api/config.ts";
+import { DEV_PASSWORD, type StackCredentials, type StackUser } from "./credentials.ts";
+import { assertPortsFree, portInUseMessage, type StackPorts, stackPorts } from "./ports.ts";
+import { descendants, stopProcesses } from "./process-tree.ts";
 
 const projectDir = resolve(new URL("..", import.meta.url).pathname);
-const port = Number(Deno.env.get("STOWAGE_PORT") ?? 54321);
-const dbPort = Number(Deno.env.get("STOWAGE_DB_PORT") ?? 54322);
 const stackDir = resolve(projectDir, Deno.env.get("STOWAGE_STACK_DIR") ?? ".stack");
 const quiet = Deno.env.get("STOWAGE_QUIET") === "1";
 const DEV_USERS = ["alice@example.com", "bob@example.com", "carol@example.com"];
@@ -37,7 +43,12 @@ function log(message: string): void {
   if (!quiet) console.log(message);
 }
 
-/** Stops everything started so far, newest first. */
+let watchdogPid: number | undefined;
+
+/**
+ * Stops everything started so far, newest first, then any descendant still
+ * running (a `supabase db push` or `initdb` cut short), SIGKILL after 5 s.
+ */
 function shutdown(): Promise<void> {
   stopping ??= (async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -47,19 +58,61 @@ function shutdown(): Promise<void> {
         console.error(`stack: while stopping: ${(error as Error).message}`);
       }
     }
+    await stopProcesses(descendants(Deno.pid).filter((p) => p.pid !== watchdogPid), 5000);
     await Deno.remove(join(stackDir, "credentials.json")).catch(() => {});
   })();
   return stopping;
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => {
-    log(`\nstack: ${signal}, stopping...`);
-    shutdown().then(() => Deno.exit(0));
-  });
+function stopAndExit(reason: string): void {
+  log(`\nstack: ${reason}, stopping...`);
+  shutdown().then(() => Deno.exit(0));
 }
 
-async function devUsers(adminUrl: string, keys: StackKeys, url: string): Promise<StackUser[]> {
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  Deno.addSignalListener(signal, () => stopAndExit(signal));
+}
+// Whoever started the stack (npm, a test runner) is gone: nobody can stop it any more.
+const parentPid = Deno.ppid;
+setInterval(() => {
+  if (Deno.ppid !== parentPid) stopAndExit(`its parent process ${parentPid} exited`);
+}, 1000);
+
+/** Starts the watchdog that stops this stack's processes if this one dies uncleanly. */
+function startWatchdog(): void {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-check",
+      "-A", // Deno asks for all permissions to read /proc/<pid>
+      join(projectDir, "stack/watchdog.ts"),
+      String(Deno.pid),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  child.unref();
+  watchdogPid = child.pid;
+}
+
+/** Serves `handler` on 127.0.0.1:`port`; a port taken meanwhile is reported with its variable. */
+function serve(
+  ports: StackPorts,
+  port: number,
+  handler: Deno.ServeHandler,
+  onError: (error: unknown) => Response,
+): Deno.HttpServer {
+  try {
+    return Deno.serve({ hostname: "127.0.0.1", port, onListen() {}, onError }, handler);
+  } catch (error) {
+    const use = ports.all.find((u) => u.port === port);
+    if (error instanceof Deno.errors.AddrInUse && use) throw new Error(portInUseMessage(use));
+    throw error;
+  }
+}
+
+async function devUsers(adminUrl: string, auth: AuthApi): Promise<StackUser[]> {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     const hasPlans = (await sql`select to_regclass('stowage.user_plans') is not null as ok`)[0].ok;
@@ -70,16 +123,14 @@ async function devUsers(adminUrl: string, keys: StackKeys, url: string): Promise
       : await sql`select id::text, email, 'free' as plan from auth.users where email = any(${DEV_USERS}) order by email`;
     const users: StackUser[] = [];
     for (const row of rows) {
+      // A real session, as signInWithPassword would give: the token passes GET /auth/v1/user.
+      const session = await auth.signInAs(row.email);
       users.push({
         email: row.email,
         id: row.id,
         plan: row.plan,
-        accessToken: await signUserToken(keys, {
-          sub: row.id,
-          email: row.email,
-          issuerUrl: url,
-          expiresIn: 24 * 3600,
-        }),
+        password: DEV_PASSWORD,
+        accessToken: session.access_token,
       });
     }
     return users;
@@ -90,6 +141,14 @@ async function devUsers(adminUrl: string, keys: StackKeys, url: string): Promise
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const functionsDir = join(projectDir, "supabase/functions");
+  const functionNames = await FunctionsHost.discover(functionsDir);
+  const ports = stackPorts(Deno.env.toObject(), functionNames);
+  const port = ports.api;
+  const dbPort = ports.db;
+  const internalPort = ports.internal;
+  assertPortsFree(ports.all);
+  startWatchdog();
   await Deno.mkdir(stackDir, { recursive: true });
   await Deno.remove(join(stackDir, "credentials.json")).catch(() => {});
   const keys = await loadOrCreateKeys(join(stackDir, "keys.json"));
@@ -130,11 +189,20 @@ async function main(): Promise<void> {
   });
   cleanups.push(() => storage.close());
 
+  const auth = createAuthApi({
+    databaseUrl: `postgresql://supabase_auth_admin:postgres@127.0.0.1:${dbPort}/postgres`,
+    signingKey: keys.signingKey,
+    jwks: keys.jwks,
+    legacyJwtSecret: keys.legacyJwtSecret,
+    issuer: `${url}/auth/v1`,
+    config: await loadAuthConfig(join(projectDir, "supabase/config.toml")),
+  });
+  cleanups.push(() => auth.close());
+
   const anonKey = await signApiKey(keys, "anon");
   const serviceRoleKey = await signApiKey(keys, "service_role");
   const webhookSecret = Deno.env.get("ASSISTANT_WEBHOOK_SECRET") ??
     `whsec-local-${crypto.randomUUID()}`;
-  const internalPort = freePort();
   const functionEnv: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/tmp",
@@ -156,21 +224,32 @@ async function main(): Promise<void> {
       functionEnv[k] = v;
     }
   }
-  const functionsDir = join(projectDir, "supabase/functions");
   const functions = new FunctionsHost(
     functionsDir,
     functionEnv,
     join(stackDir, "functions.log"),
-    await FunctionsHost.discover(functionsDir),
+    functionNames,
+    (name) => ports.functions[name],
   );
   cleanups.push(() => functions.stop());
 
-  const handler = createGateway({
+  const gateway = createGateway({
     functions,
     storage: storage.handler,
     jwks: keys.jwks,
     examplesDir: join(projectDir, "examples/web/dist"),
+    auth: auth.handler,
   });
+  // The example page reads the stack's public URL and anon key here (both are public).
+  const pageConfig = JSON.stringify({ url, anonKey });
+  const handler = (req: Request): Promise<Response> =>
+    new URL(req.url).pathname === "/examples/web/stack.json"
+      ? Promise.resolve(
+        new Response(pageConfig, {
+          headers: { "content-type": "application/json", "cache-control": "no-cache" },
+        }),
+      )
+      : gateway(req);
   const onError = (error: unknown) => {
     console.error(`gateway: ${(error as Error).stack ?? error}`);
     return new Response(
@@ -182,7 +261,7 @@ async function main(): Promise<void> {
     );
   };
   for (const p of [port, internalPort]) {
-    const server = Deno.serve({ hostname: "127.0.0.1", port: p, onListen() {}, onError }, handler);
+    const server = serve(ports, p, handler, onError);
     cleanups.push(() => server.shutdown());
   }
   log("stack: starting functions");
@@ -199,7 +278,7 @@ async function main(): Promise<void> {
     assistantWebhookSecret: webhookSecret,
     keysFile: join(stackDir, "keys.json"),
     stackDir,
-    users: await devUsers(db.admin, keys, url),
+    users: await devUsers(db.admin, auth),
   };
   const tmp = join(stackDir, "credentials.json.tmp");
   await Deno.writeTextFile(tmp, JSON.stringify(credentials, null, 2), { mode: 0o600 });
@@ -212,16 +291,19 @@ async function main(): Promise<void> {
     `  API URL          ${url}`,
     `  Functions        ${url}/functions/v1/{${functions.names.join(",")}}`,
     `  Storage API      ${url}/storage/v1`,
-    `  JWKS             ${url}/auth/v1/.well-known/jwks.json`,
+    `  Auth             ${url}/auth/v1 (email + password; JWKS at /.well-known/jwks.json)`,
     `  Example page     ${url}/examples/web/`,
     `  DB URL           ${db.postgres}`,
     `  anon key         ${anonKey}`,
     `  service_role key ${serviceRoleKey}`,
     "",
     ...credentials.users.map((u) =>
-      `  ${u.email.padEnd(18)} ${u.plan.padEnd(5)} ${u.id}\n    token ${u.accessToken}`
+      `  ${u.email.padEnd(18)} password ${u.password}  ${
+        u.plan.padEnd(5)
+      } ${u.id}\n    token ${u.accessToken}`
     ),
     "",
+    `  Ports: STOWAGE_PORT=${port} STOWAGE_DB_PORT=${dbPort} STOWAGE_INTERNAL_PORT=${internalPort} (+1 per function)`,
     `  Everything above is in ${join(stackDir, "credentials.json")}; logs in ${stackDir}/*.log`,
     "",
   ].join("\n"));

@@ -8,6 +8,28 @@ import { freePort } from "./functions.ts";
 
 const projectDir = resolve(new URL("..", import.meta.url).pathname);
 
+/** Ports kept free for the internal gateway and the functions (one each). */
+export const INTERNAL_BLOCK = 8;
+
+function isFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first port of {@link INTERNAL_BLOCK} free consecutive loopback ports, none in `taken`. */
+function freeBlock(taken: number[]): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const start = freePort();
+    const block = Array.from({ length: INTERNAL_BLOCK }, (_, i) => start + i);
+    if (block.every((p) => p <= 65535 && !taken.includes(p) && isFree(p))) return start;
+  }
+  throw new Error(`No ${INTERNAL_BLOCK} consecutive free ports found on 127.0.0.1`);
+}
+
 /** A stack this process started. */
 export interface SpawnedStack {
   /** Path of the stack's credentials.json. */
@@ -20,8 +42,9 @@ export interface SpawnedStack {
 }
 
 /**
- * Spawns `stack/main.ts` with STOWAGE_PORT/STOWAGE_DB_PORT on free ports and
- * STOWAGE_STACK_DIR = `dir`.
+ * Spawns `stack/main.ts` with STOWAGE_PORT, STOWAGE_DB_PORT and
+ * STOWAGE_INTERNAL_PORT (a block of {@link INTERNAL_BLOCK} ports) on free ports
+ * and STOWAGE_STACK_DIR = `dir`. The stack stops by itself if this process dies.
  * @throws Error with the end of the stack's output when it exits or is not ready in time
  */
 export async function spawnStack(
@@ -31,6 +54,7 @@ export async function spawnStack(
   const port = freePort();
   let dbPort = freePort();
   while (dbPort === port) dbPort = freePort();
+  const internalPort = freeBlock([port, dbPort]);
   await Deno.mkdir(dir, { recursive: true });
   const logPath = join(dir, "stack.out");
   const out = await Deno.open(logPath, { create: true, write: true, truncate: true });
@@ -40,6 +64,7 @@ export async function spawnStack(
     env: {
       STOWAGE_PORT: String(port),
       STOWAGE_DB_PORT: String(dbPort),
+      STOWAGE_INTERNAL_PORT: String(internalPort),
       STOWAGE_STACK_DIR: dir,
       STOWAGE_QUIET: "1",
     },

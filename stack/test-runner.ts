@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { type SpawnedStack, spawnStack } from "./spawn.ts";
 import { readCredentials } from "./credentials.ts";
+import { descendants, stopProcesses } from "./process-tree.ts";
 
 const projectDir = resolve(new URL("..", import.meta.url).pathname);
 
@@ -165,9 +166,15 @@ async function main(): Promise<number> {
   }
   const dir = join(projectDir, ".stack-test", `run-${Deno.pid}`);
   let stack: SpawnedStack | undefined;
+  // A signal stops the stack (it cleans up after itself) and every other
+  // process this runner started (deno test, the browsers it drives, pg_prove).
   const onSignal = () => {
-    if (stack) stack.stop().finally(() => Deno.exit(130));
-    else Deno.exit(130);
+    const stackPid = stack?.pid;
+    const stackTree = new Set(stackPid ? descendants(stackPid).map((p) => p.pid) : []);
+    const others = descendants(Deno.pid).filter((p) => p.pid !== stackPid && !stackTree.has(p.pid));
+    Promise.allSettled([stack?.stop(), stopProcesses(others, 5000)])
+      .then(() => stopProcesses(descendants(Deno.pid), 2000))
+      .finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);

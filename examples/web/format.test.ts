@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { StowageError } from "../../clients/js/mod.ts";
 import { explain, files, formatBytes } from "./format.ts";
-import { decode } from "./session.ts";
 
 Deno.test("formatBytes uses binary units with one decimal below 100", () => {
   assert.equal(formatBytes(0), "0 bytes");
@@ -47,17 +46,4 @@ Deno.test("explain words the quota, size and type refusals with their numbers", 
     "Storage is down (storage_unavailable, HTTP 502)",
   );
   assert.match(explain(new TypeError("boom")), /Something went wrong: TypeError: boom/);
-});
-
-Deno.test("decode reads a JWT's subject, email and expiry, and refuses anything else", () => {
-  const payload = btoa(JSON.stringify({ sub: "u1", email: "a@b.c", exp: 2000000000 }))
-    .replace(/=+$/, "");
-  const identity = decode(`h.${payload}.s`);
-  assert.deepEqual(identity && [identity.sub, identity.email, identity.expiresAt?.getTime()], [
-    "u1",
-    "a@b.c",
-    2000000000000,
-  ]);
-  assert.equal(decode("not a token"), null);
-  assert.equal(decode(`h.${btoa("{}")}.s`), null);
 });

@@ -1,16 +1,26 @@
 /**
- * @module The example page: signs in with an access token, shows the quota,
+ * @module The example page: signs in (or up) with email and password through
+ * supabase-js Auth, shows who is signed in, shows the quota,
  * uploads with progress, browses one folder level at a time (breadcrumbs,
  * paging), deletes a folder with progress and opens signed download links,
  * all through the typed client in clients/js.
  *
- * URL options: `#token=<jwt>` signs in; `?url=` the Supabase URL (default:
- * this page's origin, the local stack's gateway); `?bucket=`; `?pageSize=`.
+ * URL options: `?url=` the Supabase URL (default: this page's origin, the
+ * local stack's gateway); `?key=` its anon key (default: the serving stack's);
+ * `?bucket=`; `?pageSize=`.
  */
 import { createStowage, type ListPage, type Stowage } from "../../clients/js/mod.ts";
 import { byId, h } from "./dom.ts";
 import { explain, files, formatBytes, formatDate } from "./format.ts";
-import { decode, type Identity, load, signIn, signOut } from "./session.ts";
+import type { AuthError, Session, SupabaseClient } from "@supabase/supabase-js";
+import {
+  accessToken,
+  anonKey,
+  authClient,
+  explainAuthError,
+  type Identity,
+  identityOf,
+} from "./session.ts";
 import { setupUploads } from "./uploads.ts";
 
 const params = new URLSearchParams(location.search);
@@ -29,9 +39,14 @@ const state = {
   newFolders: new Set<string>(),
 };
 
-const stowage: Stowage = createStowage({ url: apiUrl, getToken: () => state.identity?.token });
+let supabase: SupabaseClient | undefined;
+const stowage: Stowage = createStowage({
+  url: apiUrl,
+  getToken: () => supabase ? accessToken(supabase) : undefined,
+});
 
 function showSignIn(message = ""): void {
+  state.identity = null;
   byId("app").hidden = true;
   byId("signin").hidden = false;
   byId("who").replaceChildren();
@@ -200,13 +215,37 @@ async function deleteFolder(): Promise<void> {
   }
 }
 
+/** Signs in, or creates the account (`signUp`), with the form's email and password. */
+async function submitCredentials(mode: "in" | "up"): Promise<void> {
+  if (!supabase) return;
+  const form = byId<HTMLFormElement>("signin-form");
+  if (!form.reportValidity()) return;
+  const email = byId<HTMLInputElement>("email").value.trim();
+  const password = byId<HTMLInputElement>("password").value;
+  const buttons = form.querySelectorAll("button");
+  buttons.forEach((b) => b.disabled = true);
+  byId("signin-error").textContent = "";
+  try {
+    const { error } = mode === "in"
+      ? await supabase.auth.signInWithPassword({ email, password })
+      : await supabase.auth.signUp({ email, password });
+    if (error) byId("signin-error").textContent = explainAuthError(error as AuthError);
+    else byId<HTMLInputElement>("password").value = "";
+  } catch (error) {
+    byId("signin-error").textContent = `Could not reach the auth server: ${
+      (error as Error).message
+    }`;
+  } finally {
+    buttons.forEach((b) => b.disabled = false);
+  }
+}
+
 function wire(): void {
   byId("signin-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const identity = signIn(byId<HTMLTextAreaElement>("token").value);
-    if (!identity) return showSignIn("That is not an access token (a JWT with a subject).");
-    start(identity);
+    submitCredentials("in");
   });
+  byId("sign-up").onclick = () => submitCredentials("up");
   const bucket = byId<HTMLSelectElement>("bucket");
   bucket.value = state.bucket;
   bucket.onchange = () => {
@@ -258,22 +297,29 @@ function wire(): void {
   });
 }
 
-function start(identity: Identity): void {
-  if (identity.expiresAt && identity.expiresAt < new Date()) {
-    signOut();
-    return showSignIn("That token has expired: print a new one.");
-  }
-  state.identity = identity;
+/** Shows who is signed in (and until when the current access token runs). */
+function showWho(identity: Identity): void {
   const out = h("button", { type: "button", id: "sign-out" }, "Sign out");
-  out.onclick = () => {
-    signOut();
-    state.identity = null;
-    showSignIn();
+  out.onclick = async () => {
+    out.disabled = true;
+    await supabase?.auth.signOut();
   };
-  byId("who").replaceChildren(
-    h("span", { id: "who-email" }, identity.email ?? identity.sub),
+  const who = byId("who");
+  who.dataset.expiresAt = identity.expiresAt ? String(identity.expiresAt.getTime()) : "";
+  who.replaceChildren(
+    h("span", { id: "who-email", title: `User ${identity.sub}` }, identity.email ?? identity.sub),
     out,
   );
+}
+
+/** Follows supabase-js's session: sign-in opens the app, a refresh updates who, sign-out closes it. */
+function onSession(session: Session | null): void {
+  if (!session) return showSignIn();
+  const identity = identityOf(session);
+  const wasSignedIn = state.identity?.sub === identity.sub;
+  state.identity = identity;
+  showWho(identity);
+  if (wasSignedIn) return;
   byId("signin").hidden = true;
   byId("app").hidden = false;
   refreshQuota();
@@ -281,6 +327,12 @@ function start(identity: Identity): void {
 }
 
 wire();
-const identity = load();
-if (identity && decode(identity.token)) start(identity);
-else showSignIn();
+try {
+  supabase = authClient(apiUrl, await anonKey(params));
+  supabase.auth.onAuthStateChange((_event, session) => {
+    // supabase-js asks that its callbacks return quickly; the page's work runs after.
+    setTimeout(() => onSession(session), 0);
+  });
+} catch (error) {
+  showSignIn((error as Error).message);
+}

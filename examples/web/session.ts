@@ -1,62 +1,71 @@
 /**
- * @module How the example page signs in. A real app gets the token from
- * supabase-js (`supabase.auth.getSession()`); the local stack has no auth
- * server, so the page takes a pasted access token (`deno task token
- * alice@example.com`), or one passed in the URL fragment (`#token=...`, never
- * sent to any server), and keeps it in localStorage. Dev only.
+ * @module How the example page signs in: supabase-js Auth, as a real app does
+ * (`signInWithPassword`, `signUp`, `signOut`), against the stack's auth server
+ * at `/auth/v1`. supabase-js keeps the session in localStorage and refreshes
+ * the access token on its own before it expires.
+ *
+ * The anon key comes from `?key=`, else from the stack that serves the page
+ * (`stack.json` beside it: the public URL and anon key, nothing secret).
  */
+import {
+  type AuthError,
+  createClient,
+  type Session,
+  type SupabaseClient,
+} from "@supabase/supabase-js";
 
-const KEY = "stowage.example.token";
-
-/** What the page shows about the signed-in user (read from the token, not verified). */
+/** What the page shows about the signed-in user. */
 export interface Identity {
-  token: string;
   sub: string;
   email: string | null;
+  /** When the current access token expires. */
   expiresAt: Date | null;
 }
 
-/** Reads a JWT's payload without verifying it (the functions verify). */
-export function decode(token: string): Identity | null {
-  const part = token.split(".")[1];
-  if (!part) return null;
-  try {
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-    const claims = JSON.parse(json) as { sub?: string; email?: string; exp?: number };
-    if (!claims.sub) return null;
-    return {
-      token,
-      sub: claims.sub,
-      email: claims.email ?? null,
-      expiresAt: claims.exp ? new Date(claims.exp * 1000) : null,
-    };
-  } catch {
-    return null;
+/** The identity of a session. */
+export function identityOf(session: Session): Identity {
+  return {
+    sub: session.user.id,
+    email: session.user.email ?? null,
+    expiresAt: session.expires_at ? new Date(session.expires_at * 1000) : null,
+  };
+}
+
+/** Finds the anon key: `?key=`, else the serving stack's `stack.json`. */
+export async function anonKey(params: URLSearchParams): Promise<string> {
+  const fromUrl = params.get("key");
+  if (fromUrl) return fromUrl;
+  const res = await fetch(new URL("stack.json", location.href));
+  if (!res.ok) throw new Error(`No anon key: add ?key=<anon key> to the address (${res.status})`);
+  return ((await res.json()) as { anonKey: string }).anonKey;
+}
+
+/** The page's supabase-js client (session in localStorage, refreshed automatically). */
+export function authClient(url: string, key: string): SupabaseClient {
+  return createClient(url, key, {
+    auth: { persistSession: true, autoRefreshToken: true, detectSessionInUrl: false },
+  });
+}
+
+/** The current access token (refreshed first when it is about to expire), for API calls. */
+export async function accessToken(supabase: SupabaseClient): Promise<string | undefined> {
+  const { data } = await supabase.auth.getSession();
+  return data.session?.access_token;
+}
+
+/** A sign-in or sign-up failure in words a person can act on. */
+export function explainAuthError(error: AuthError): string {
+  switch (error.code) {
+    case "invalid_credentials":
+      return "Wrong email or password.";
+    case "user_already_exists":
+      return "That email already has an account: sign in instead.";
+    case "weak_password":
+    case "validation_failed":
+      return error.message;
+    case "email_not_confirmed":
+      return "Confirm your email first.";
+    default:
+      return `Could not sign in: ${error.message}`;
   }
-}
-
-/** Takes a token from `#token=` (and removes it from the address bar), else localStorage. */
-export function load(): Identity | null {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const fromHash = hash.get("token");
-  if (fromHash) {
-    localStorage.setItem(KEY, fromHash);
-    hash.delete("token");
-    const rest = hash.toString();
-    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
-  }
-  const token = localStorage.getItem(KEY);
-  return token ? decode(token) : null;
-}
-
-/** Stores a pasted token; null when it is not a JWT with a subject. */
-export function signIn(token: string): Identity | null {
-  const identity = decode(token.trim());
-  if (identity) localStorage.setItem(KEY, identity.token);
-  return identity;
-}
-
-/** Forgets the token. */
-export function signOut(): void {
-  localStorage.removeItem(KEY);
 }

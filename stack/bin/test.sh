@@ -12,19 +12,19 @@ command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: apt-get install ${missing[*]}" >&2
-    apt-get update -qq >&2 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    step apt-get update -qq >&2 || true
+    DEBIAN_FRONTEND=noninteractive step apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   else
     echo "setup: missing ${missing[*]} (install the Debian packages: ${APT_PACKAGES[*]});" \
       "the tests that need them are reported as failed" >&2
   fi
 fi
 
-deno install --quiet >&2
+step deno install --frozen --quiet >&2
 check_failed=0
 echo "== deno task check (fmt, lint, type check)"
-if ! deno task check; then
+if ! step deno task check; then
   check_failed=1
   echo "deno task check FAILED" >&2
 fi
-STOWAGE_CHECK_FAILED=$check_failed exec deno run -A stack/test-runner.ts "$@"
+STOWAGE_CHECK_FAILED=$check_failed exec deno run -A --frozen stack/test-runner.ts "$@"

@@ -1,6 +1,8 @@
 /**
  * @module The example page in a real browser (Debian's chromium driven by
- * playwright-core) against the running stack: sign in, upload two files (file
+ * playwright-core) against the running stack, used as a person would (typing,
+ * clicking): sign up and sign in with email and password through supabase-js
+ * Auth, the token refreshed on its own, sign out; upload two files (file
  * input and drag and drop) with progress to 100 %, see them listed with sizes,
  * hit the plan's quota and read the refusal, open a signed download link and
  * get the bytes back, delete the folder and see the quota return.
@@ -10,7 +12,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { adminSql, createUser, stack } from "../support/stack.ts";
+import { adminSql, stack } from "../support/stack.ts";
 import { buildExample } from "../../examples/web/build.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -39,16 +41,61 @@ async function requireChromium(): Promise<void> {
   }
 }
 
-/** A user on a plan of their own with a 1 MiB quota. */
-async function smallPlanUser() {
+function newEmail(): string {
+  return `browser-${crypto.randomUUID().slice(0, 8)}@test.example`;
+}
+
+/** Types the credentials into the sign-in form and clicks a button, as a person does. */
+async function submitCredentials(
+  page: Page,
+  email: string,
+  password: string,
+  button: "#sign-in" | "#sign-up",
+): Promise<void> {
+  await page.waitForSelector("#signin:not([hidden])");
+  await page.fill("#email", "");
+  await page.type("#email", email);
+  await page.fill("#password", "");
+  await page.type("#password", password);
+  await page.click(button);
+}
+
+/** Signs up a new account through the page and waits until the app shows. */
+async function signUpThroughPage(page: Page): Promise<{ email: string; password: string }> {
+  const account = { email: newEmail(), password: `pw-${crypto.randomUUID().slice(0, 8)}` };
+  await submitCredentials(page, account.email, account.password, "#sign-up");
+  await page.waitForSelector("#app:not([hidden])");
+  assert.equal(await page.textContent("#who-email"), account.email);
+  return account;
+}
+
+/** Puts the user with this email on a plan of its own with a 1 MiB quota. */
+async function smallPlan(email: string): Promise<string> {
   const plan = `browser-${crypto.randomUUID().slice(0, 8)}`;
   const sql = await adminSql();
   try {
     await sql`insert into stowage.plans (id, quota_bytes) values (${plan}, ${1024 * KIB})`;
+    const [user] = await sql`select id from auth.users where email = ${email}`;
+    await sql`select stowage.set_plan(${user.id}::uuid, ${plan})`;
   } finally {
     await sql.end();
   }
-  return { ...(await createUser({ plan })), plan };
+  return plan;
+}
+
+/** The session supabase-js keeps in localStorage (`sb-<host>-auth-token`). */
+async function storedSession(
+  page: Page,
+): Promise<{ key: string; session: Record<string, unknown> } | null> {
+  return await page.evaluate(() => {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i)!;
+      if (key.startsWith("sb-") && key.endsWith("-auth-token")) {
+        return { key, session: JSON.parse(localStorage.getItem(key)!) };
+      }
+    }
+    return null;
+  });
 }
 
 function bytes(size: number, seed: number): Buffer {
@@ -102,15 +149,17 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const { url } = await stack();
-    const user = await smallPlanUser();
     await withPage("main", async (page, context) => {
-      // Sign in through the URL fragment; the page keeps the token and clears the address bar.
-      await page.goto(`${url}/examples/web/#token=${user.token}`);
+      // A new account, made through the page; then a small plan, and the page reloaded:
+      // supabase-js kept the session, so the user is still signed in.
+      await page.goto(`${url}/examples/web/`);
+      const account = await signUpThroughPage(page);
+      const plan = await smallPlan(account.email);
+      await page.reload();
       await page.waitForSelector("#app:not([hidden])");
-      assert.equal(await page.textContent("#who-email"), user.email);
+      assert.equal(await page.textContent("#who-email"), account.email);
       await page.waitForSelector('#quota[data-used="0"]');
-      assert.equal(new URL(page.url()).hash, "");
-      assert.match((await page.textContent("#plan")) ?? "", new RegExp(user.plan));
+      assert.match((await page.textContent("#plan")) ?? "", new RegExp(plan));
       await shot(page, "1-signed-in");
 
       // A new folder, then two files: one through the file input, one dropped.
@@ -227,14 +276,12 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const { url } = await stack();
-    const user = await createUser();
     // localhost and 127.0.0.1 are different origins: every call is cross-origin.
     const other = url.replace("127.0.0.1", "localhost");
     assert.notEqual(other, url, "the stack URL uses 127.0.0.1");
     await withPage("cross-origin", async (page) => {
-      await page.goto(
-        `${other}/examples/web/?pageSize=1&url=${encodeURIComponent(url)}#token=${user.token}`,
-      );
+      await page.goto(`${other}/examples/web/?pageSize=1&url=${encodeURIComponent(url)}`);
+      await signUpThroughPage(page);
       await page.waitForSelector('#quota[data-used="0"]');
       const body = Buffer.from("cross-origin bytes\n");
       await page.setInputFiles("#file", { name: "c.txt", mimeType: "text/plain", buffer: body });
@@ -279,6 +326,64 @@ Deno.test({
         /^Wrong type: this bucket does not take "notes\.txt"; it accepts audio\/mpeg/,
       );
       await shot(page, "5-cross-origin");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "example page sign-in: a wrong password is explained, a dev user signs in, the token refreshes on its own, sign-out ends the session",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const s = await stack();
+    const alice = s.users.find((u) => u.email === "alice@example.com")!;
+    await withPage("sign-in", async (page) => {
+      await page.goto(`${s.url}/examples/web/`);
+      await submitCredentials(page, alice.email, "not her password", "#sign-in");
+      await page.waitForSelector("#signin-error >> text=Wrong email or password.");
+      assert.equal(await storedSession(page), null, "no session after a failed sign-in");
+
+      await submitCredentials(page, alice.email, alice.password, "#sign-up");
+      await page.waitForSelector(
+        "#signin-error >> text=That email already has an account: sign in instead.",
+      );
+
+      await submitCredentials(page, alice.email, alice.password, "#sign-in");
+      await page.waitForSelector("#app:not([hidden])");
+      assert.equal(await page.textContent("#who-email"), alice.email);
+      await page.waitForSelector("#quota[data-used]");
+      await shot(page, "6-dev-user-signed-in");
+
+      // The access token is about to expire: supabase-js refreshes it by itself
+      // (the page only reloads, as after a laptop wakes up), and the page follows.
+      const before = (await storedSession(page))!;
+      await page.evaluate(({ key, session }) => {
+        const soon = Math.floor(Date.now() / 1000) + 20;
+        localStorage.setItem(key, JSON.stringify({ ...session, expires_at: soon }));
+      }, before);
+      await page.reload();
+      await page.waitForFunction(
+        (old) => {
+          const who = document.querySelector<HTMLElement>("#who");
+          return !!who?.dataset.expiresAt && Number(who.dataset.expiresAt) > old;
+        },
+        Date.now() + 60_000,
+      );
+      const after = (await storedSession(page))!;
+      assert.notEqual(after.session.refresh_token, before.session.refresh_token, "rotated");
+      assert.notEqual(after.session.access_token, before.session.access_token);
+      assert.equal(await page.textContent("#who-email"), alice.email);
+      await page.waitForSelector("#quota[data-used]");
+
+      await page.click("#sign-out");
+      await page.waitForSelector("#signin:not([hidden])");
+      assert.equal(await page.textContent("#who"), "");
+      assert.equal(await storedSession(page), null, "the session is gone from storage");
+      await page.reload();
+      await page.waitForSelector("#signin:not([hidden])");
+      assert.ok(await page.$("#app[hidden]"), "still signed out after a reload");
+      await shot(page, "7-signed-out");
     });
   },
 });
