@@ -84,8 +84,12 @@ export const ERRORS = {
   invalidJwt: (message: string) => new StorageError(400, "InvalidJWT", message, "InvalidJWT"),
   invalidSignature: (message = "Invalid signature") =>
     new StorageError(400, "InvalidSignature", message, "InvalidSignature"),
-  invalidParameter: (name: string) =>
-    new StorageError(400, "InvalidParameter", `Invalid Parameter ${name}`, "InvalidParameter"),
+  invalidParameter: (name: string, message = `Invalid Parameter ${name}`) =>
+    new StorageError(400, "InvalidParameter", message, "InvalidParameter"),
+  invalidUploadId: (message = "Invalid upload id") =>
+    new StorageError(400, "InvalidUploadId", message, "InvalidUploadId"),
+  metadataRequired: () =>
+    new StorageError(400, "InvalidRequest", "Metadata header is required", "InvalidRequest"),
   noContent: () => new StorageError(400, "InvalidRequest", "No content provided", "InvalidRequest"),
   /** A request-schema violation, worded as Ajv words it (`body must have required property 'x'`). */
   validation: (message: string) => new StorageError(400, "Error", message, "InvalidRequest"),

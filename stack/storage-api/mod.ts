@@ -16,6 +16,7 @@ import * as read from "./routes-read.ts";
 import * as remove from "./routes-remove.ts";
 import * as sign from "./routes-sign.ts";
 import * as up from "./routes-upload.ts";
+import { createTus, isTusPath } from "./tus.ts";
 
 /** Settings of one server instance. */
 export interface StorageApiOptions {
@@ -118,7 +119,8 @@ export function createStorageApi(
     .sign(new TextEncoder().encode(options.legacyJwtSecret));
   const db = new Db(options.databaseUrl);
   let api: Api | undefined;
-  const ready = serviceKey.then((key) =>
+  let tus: ReturnType<typeof createTus> | undefined;
+  const ready = serviceKey.then((key) => {
     api = {
       db,
       disk: new Disk(options.dataDir),
@@ -126,14 +128,19 @@ export function createStorageApi(
       serviceKey: key,
       uploadSignedUrlExpirationSeconds: options.uploadSignedUrlExpirationSeconds ?? 7200,
       fileSizeLimit: options.fileSizeLimit ?? 52428800000,
-    }
-  );
+    };
+    return api;
+  });
 
   async function handler(req: Request): Promise<Response> {
     const early = preflight(req);
     if (early) return early;
     const a = api ?? await ready;
     const path = new URL(req.url).pathname;
+    if (isTusPath(path)) {
+      tus ??= createTus(a);
+      return withCors(await tus.handle(req));
+    }
     for (const [methods, pattern, fn] of ROUTES) {
       if (!methods.split(",").includes(req.method)) continue;
       const m = pattern.exec(path);

@@ -5,7 +5,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
-import { cancelUpload, reserveUploads } from "../domain/uploads.ts";
+import { resumableOf } from "../domain/resumable.ts";
+import { cancelUpload, reserveUploads, type Upload } from "../domain/uploads.ts";
 import { ActingUserId, bearer, Bucket, errors, FilePath, json, jsonBody } from "./schemas.ts";
 
 const File = z.object({
@@ -14,9 +15,15 @@ const File = z.object({
   contentType: z.string().min(1).max(255).openapi({ example: "application/json" }),
 });
 
+const Resumable = z.boolean().default(false).openapi({
+  description: "Also answer what a TUS client needs to upload the file resumably " +
+    "(`resumable` in the answer); for files above 6 MB",
+});
+
 export const UploadBody = File.extend({
   bucket: Bucket,
   upsert: z.boolean().default(false),
+  resumable: Resumable,
   userId: ActingUserId,
 }).openapi("UploadRequest");
 
@@ -24,6 +31,7 @@ export const BatchBody = z.object({
   bucket: Bucket,
   files: z.array(File).min(1).max(100),
   upsert: z.boolean().default(false),
+  resumable: Resumable,
   userId: ActingUserId,
 }).openapi("BatchUploadRequest");
 
@@ -40,6 +48,17 @@ export const UploadResponse = z.object({
   token: z.string(),
   expiresAt: z.string(),
   reservationExpiresAt: z.string(),
+  resumable: z.object({
+    endpoint: z.string().url().openapi({
+      description: "TUS endpoint (Supabase Storage's signed variant): create the upload here",
+    }),
+    headers: z.record(z.string(), z.string()).openapi({
+      description: "Send these headers with every TUS request (`x-signature`)",
+    }),
+    chunkSize: z.number().int().openapi({ description: "Chunk size Supabase requires: 6 MiB" }),
+    metadata: z.object({ bucketName: z.string(), objectName: z.string(), contentType: z.string() })
+      .openapi({ description: "The Upload-Metadata entries to send" }),
+  }).optional().openapi({ description: "Present when the request asked for `resumable: true`" }),
 }).openapi("Upload");
 
 const uploadErrors = errors(
@@ -90,21 +109,31 @@ export const uploads = createApi<AppEnv>();
 uploads.use("*", authenticate());
 uploads
   .openapi(reserveRoute, async (c) => {
-    const { bucket, upsert, userId, ...file } = c.req.valid("json");
+    const { bucket, upsert, userId, resumable, ...file } = c.req.valid("json");
     const [upload] = await reserveUploads(scope(c), scope(c).caller, {
       bucket,
       files: [file],
       upsert,
       userId,
     });
-    return c.json(upload, 201);
+    return c.json(withResumable(c, upload, resumable), 201);
   })
   .openapi(batchRoute, async (c) => {
-    const body = c.req.valid("json");
-    return c.json({ uploads: await reserveUploads(scope(c), scope(c).caller, body) }, 201);
+    const { resumable, ...body } = c.req.valid("json");
+    const reserved = await reserveUploads(scope(c), scope(c).caller, body);
+    return c.json({ uploads: reserved.map((u) => withResumable(c, u, resumable)) }, 201);
   })
   .openapi(cancelRoute, async (c) => {
     const { bucket, path, userId } = c.req.valid("json");
     await cancelUpload(scope(c).db, scope(c).caller, bucket, path, userId);
     return c.body(null, 204);
   });
+
+function withResumable(
+  c: Parameters<typeof scope>[0],
+  upload: Upload,
+  resumable: boolean,
+): Upload & { resumable?: ReturnType<typeof resumableOf> } {
+  if (!resumable) return upload;
+  return { ...upload, resumable: resumableOf(scope(c).config.publicSupabaseUrl, upload) };
+}
