@@ -1,0 +1,183 @@
+/**
+ * The backend recipes of examples/backends/ run against the local stack with
+ * the secret (service-role) key, as a backend runs them: (a) the LMS stores a
+ * generated course for a user, lists it and deletes it resumably; (b) CodebeGen
+ * uploads a generation in the background and marks it `uploaded: true` with a
+ * download link from GET /events; (c) the audio app signs playback links for a
+ * user's files. Each recipe's command line runs once as a subprocess too.
+ */
+import assert from "node:assert/strict";
+import { adminSql, createUser, stack, type TestUser } from "../support/stack.ts";
+import { api, LMS, seedLms } from "../support/storage.ts";
+import { type Backend, connect, quotaOf, StowageError } from "../../examples/backends/backend.ts";
+import {
+  deleteCourse,
+  demoCourse,
+  listCourseFiles,
+  listCourses,
+  saveCourse,
+} from "../../examples/backends/lms-courses.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+async function backend(fetcher?: typeof fetch): Promise<Backend> {
+  const s = await stack();
+  return connect({ url: s.url, secretKey: s.serviceRoleKey, fetch: fetcher });
+}
+
+/** Runs a recipe's command line with a backend's environment; returns its JSON line. */
+async function runRecipe(file: string, args: string[]): Promise<unknown> {
+  const s = await stack();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `examples/backends/${file}`, ...args],
+    cwd: root,
+    env: { SUPABASE_URL: s.url, SUPABASE_SECRET_KEY: s.serviceRoleKey, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(text.split("\n").at(-1)!);
+}
+
+/** Object keys below a prefix of a bucket, as the database has them. */
+async function keysBelow(bucket: string, prefix: string): Promise<string[]> {
+  const sql = await adminSql();
+  try {
+    const rows = await sql<{ name: string }[]>`select name from storage.objects
+      where bucket_id = ${bucket} and starts_with(name, ${prefix}) order by name collate "C"`;
+    return rows.map((r) => r.name);
+  } finally {
+    await sql.end();
+  }
+}
+
+const lmsHome = (user: TestUser) => `user_data/${user.id}/`;
+
+// ---------------------------------------------------------------------------------------------
+// (a) LMS: course generation and deletion
+// ---------------------------------------------------------------------------------------------
+
+Deno.test("LMS recipe: a generated course is stored in the user's home, listed, counted in their quota", async () => {
+  const alice = await createUser();
+  const b = await backend();
+  const course = demoCourse("physics-101");
+  const outcome = await saveCourse(b, alice.id, "physics-101", course);
+  assert.deepEqual(outcome.failed, []);
+  assert.deepEqual(outcome.uploaded.map((u) => u.path).sort(), [
+    "physics-101/course_info.json",
+    "physics-101/course_materials/week-1.md",
+    "physics-101/course_materials/week-2.md",
+    "physics-101/course_materials/week-3.md",
+    "physics-101/index.faiss",
+  ]);
+  assert.deepEqual(
+    await keysBelow(LMS, lmsHome(alice)),
+    outcome.uploaded.map((u) => `${lmsHome(alice)}${u.path}`).sort(),
+  );
+  assert.deepEqual(await listCourses(b, alice.id), ["physics-101"]);
+  const files = await listCourseFiles(b, alice.id, "physics-101");
+  assert.equal(files.length, 5);
+  const faiss = files.find((f) => f.path === "physics-101/index.faiss")!;
+  assert.equal(faiss.size, 256);
+  assert.equal(faiss.contentType, "application/octet-stream");
+  const total = course.reduce((n, f) => n + f.body.size, 0);
+  const quota = await quotaOf(b, alice.id);
+  assert.equal(quota.usedBytes, total);
+  assert.equal(quota.objectCount, 5);
+  // The user sees the same files with their own token.
+  const own = await api(
+    "GET",
+    `/objects?bucket=${LMS}&prefix=physics-101/&recursive=true`,
+    alice.token,
+  );
+  assert.deepEqual(own.body.items.map((i: { path: string }) => i.path), files.map((f) => f.path));
+
+  // Regenerating without overwrite is refused before any byte moves; with it, it replaces.
+  await assert.rejects(
+    saveCourse(b, alice.id, "physics-101", course),
+    (e) => e instanceof StowageError && e.code === "already_exists" && e.status === 409,
+  );
+  const again = await saveCourse(b, alice.id, "physics-101", course, { overwrite: true });
+  assert.equal(again.uploaded.length, 5);
+  assert.equal((await quotaOf(b, alice.id)).usedBytes, total);
+  // A bad course id never reaches the API.
+  await assert.rejects(saveCourse(b, alice.id, "../bob", course), /Invalid course id/);
+});
+
+Deno.test("LMS recipe: deleting a big course resumes after an interruption, touching nobody else", async () => {
+  const alice = await createUser({ plan: "paid" });
+  const bob = await createUser();
+  const b = await backend();
+  await saveCourse(b, alice.id, "big", demoCourse("big"));
+  await saveCourse(b, alice.id, "keep", demoCourse("keep"));
+  await saveCourse(b, bob.id, "big", demoCourse("big"));
+  // 3,000 more files in nested folders (rows, as a migration leaves them).
+  await seedLms(
+    alice,
+    Array.from({ length: 3000 }, (_, i) => `big/unit-${i % 7}/part-${i % 13}/f-${i}.json`),
+  );
+  const bobBefore = await keysBelow(LMS, lmsHome(bob));
+  const keepBefore = await keysBelow(LMS, `${lmsHome(alice)}keep/`);
+
+  // The backend is stopped after its first call (small budgets: several calls are needed).
+  const stop = new AbortController();
+  const progress: number[] = [];
+  await assert.rejects(
+    deleteCourse(b, alice.id, "big", {
+      budgetMs: 100,
+      signal: stop.signal,
+      onProgress: (p) => {
+        progress.push(p.remaining);
+        stop.abort();
+      },
+    }),
+    (e) => e instanceof StowageError && e.code === "aborted",
+  );
+  assert.equal(progress.length, 1);
+  const left = await keysBelow(LMS, `${lmsHome(alice)}big/`);
+  assert.ok(left.length > 0 && left.length < 3005, `left: ${left.length}`);
+  assert.equal(left.length, progress[0], "what the call said remains is what remains");
+
+  // Run again: it finishes from where it stopped.
+  const done = await deleteCourse(b, alice.id, "big", { budgetMs: 100 });
+  assert.equal(done.remaining, 0);
+  assert.equal(done.deleted, left.length);
+  assert.deepEqual(done.failed, []);
+  assert.deepEqual(await keysBelow(LMS, `${lmsHome(alice)}big/`), []);
+  assert.deepEqual(await listCourses(b, alice.id), ["keep"]);
+  assert.deepEqual(await keysBelow(LMS, `${lmsHome(alice)}keep/`), keepBefore);
+  assert.deepEqual(await keysBelow(LMS, lmsHome(bob)), bobBefore);
+  const quota = await quotaOf(b, alice.id);
+  assert.equal(quota.objectCount, 5, "the quota is freed as objects go");
+  // Deleting a course that is gone is done at once.
+  assert.deepEqual(await deleteCourse(b, alice.id, "big"), {
+    deleted: 0,
+    remaining: 0,
+    failed: [],
+    calls: 1,
+  });
+});
+
+Deno.test("LMS recipe: its command line generates, lists and deletes a course", async () => {
+  const carol = await createUser();
+  const generated = await runRecipe("lms-courses.ts", ["generate", carol.id, "chem"]) as {
+    uploaded: string[];
+    failed: unknown[];
+  };
+  assert.equal(generated.uploaded.length, 5);
+  assert.deepEqual(generated.failed, []);
+  assert.deepEqual(await runRecipe("lms-courses.ts", ["list", carol.id]), { courses: ["chem"] });
+  const listed = await runRecipe("lms-courses.ts", ["list", carol.id, "chem"]) as {
+    files: string[];
+  };
+  assert.deepEqual(listed.files.sort(), generated.uploaded.sort());
+  const deleted = await runRecipe("lms-courses.ts", ["delete", carol.id, "chem"]) as {
+    deleted: number;
+    remaining: number;
+  };
+  assert.equal(deleted.deleted, 5);
+  assert.equal(deleted.remaining, 0);
+  assert.deepEqual(await keysBelow(LMS, lmsHome(carol)), []);
+});
