@@ -8,8 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { adminSql, createUser, stack, type TestUser } from "../support/stack.ts";
-import { api, LMS, seedLms } from "../support/storage.ts";
-import { type Backend, connect, quotaOf, StowageError } from "../../examples/backends/backend.ts";
+import { api, CODE, LMS, seedLms } from "../support/storage.ts";
+import {
+  type Backend,
+  connect,
+  eventsAfter,
+  quotaOf,
+  StowageError,
+} from "../../examples/backends/backend.ts";
 import {
   deleteCourse,
   demoCourse,
@@ -17,6 +23,13 @@ import {
   listCourses,
   saveCourse,
 } from "../../examples/backends/lms-courses.ts";
+import {
+  type Generation,
+  MemoryCursor,
+  MemoryGenerations,
+  processEvents,
+  saveGeneration,
+} from "../../examples/backends/codebegen-uploads.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -180,4 +193,174 @@ Deno.test("LMS recipe: its command line generates, lists and deletes a course", 
   assert.equal(deleted.deleted, 5);
   assert.equal(deleted.remaining, 0);
   assert.deepEqual(await keysBelow(LMS, lmsHome(carol)), []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// (b) CodebeGen: background upload, marked uploaded from the events
+// ---------------------------------------------------------------------------------------------
+
+/** The newest event id: a worker deployed now starts here (a new one would start at 0). */
+async function headOfEvents(): Promise<number> {
+  const sql = await adminSql();
+  try {
+    const [{ head }] = await sql<{ head: number }[]>`
+      select coalesce(max(id), 0)::bigint::float8 as head from stowage.events`;
+    return head;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Runs the worker until `done` holds (events are served once older writers have ended). */
+async function workUntil(
+  b: Backend,
+  store: MemoryGenerations,
+  cursor: MemoryCursor,
+  done: () => Promise<boolean>,
+  options: { userId?: string } = {},
+): Promise<Generation[]> {
+  const changed: Generation[] = [];
+  for (let round = 0; round < 100; round++) {
+    changed.push(...(await processEvents(b, store, cursor, options)).changed);
+    if (await done()) return changed;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the worker never saw the event");
+}
+
+const tarball = (text: string) =>
+  new Blob([new TextEncoder().encode(text)], { type: "application/gzip" });
+
+Deno.test("CodebeGen recipe: the request answers at once, the events mark the generation uploaded with a working link", async () => {
+  const alice = await createUser();
+  const b = await backend();
+  const store = new MemoryGenerations();
+  const cursor = new MemoryCursor(await headOfEvents());
+  const bytes = "fake tarball of generation 1";
+
+  const { generation, upload } = await saveGeneration(b, store, {
+    userId: alice.id,
+    projectId: "shop-api",
+    version: 1,
+    generationId: "g1a2b3",
+    tarball: tarball(bytes),
+  });
+  assert.equal(generation.uploaded, false, "the request does not wait for the upload");
+  assert.equal(generation.path, "shop-api/generations/v1__g1a2b3.tar.gz");
+  await upload;
+  const marked = () => store.get(alice.id, generation.path).then((g) => g?.uploaded === true);
+  await workUntil(b, store, cursor, marked);
+  const done = (await store.get(alice.id, generation.path))!;
+  assert.equal(done.error, null);
+  assert.ok(done.downloadUrl);
+  const expiresIn = (Date.parse(done.expiresAt!) - Date.now()) / 1000;
+  assert.ok(expiresIn > 3000 && expiresIn <= 3600, `link lifetime ${expiresIn} s`);
+  const got = await fetch(done.downloadUrl);
+  assert.equal(got.status, 200);
+  assert.equal(await got.text(), bytes);
+  const key = `${alice.id}/shop-api/generations/v1__g1a2b3.tar.gz`;
+  assert.deepEqual(await keysBelow(CODE, `${alice.id}/`), [key]);
+  assert.equal((await quotaOf(b, alice.id)).usedBytes, bytes.length);
+
+  // Resumption: the saved cursor is past the event; a restarted worker finds nothing to redo.
+  const saved = cursor.after;
+  assert.ok(saved > 0);
+  const fresh = new MemoryGenerations();
+  const again = await processEvents(b, fresh, new MemoryCursor(saved), { userId: alice.id });
+  assert.deepEqual(again, { events: 0, changed: [] });
+
+  // The user deletes it: the next event marks it gone.
+  const removed = await api("DELETE", "/objects", alice.token, {
+    bucket: CODE,
+    paths: [generation.path],
+  });
+  assert.deepEqual(removed.body.deleted, [generation.path]);
+  await workUntil(
+    b,
+    store,
+    cursor,
+    () => store.get(alice.id, generation.path).then((g) => g?.uploaded === false),
+  );
+  assert.equal((await store.get(alice.id, generation.path))!.downloadUrl, null);
+});
+
+Deno.test("CodebeGen recipe: a failed background upload is recorded on the generation, never marked uploaded", async () => {
+  const b = await backend();
+  const store = new MemoryGenerations();
+  const ghost = crypto.randomUUID(); // no such user
+  const { generation, upload } = await saveGeneration(b, store, {
+    userId: ghost,
+    projectId: "p",
+    version: 3,
+    generationId: "x",
+    tarball: tarball("bytes"),
+  });
+  await upload;
+  const after = (await store.get(ghost, generation.path))!;
+  assert.equal(after.uploaded, false);
+  assert.equal(after.error, "not_found");
+  assert.deepEqual(await keysBelow(CODE, `${ghost}/`), []);
+});
+
+Deno.test("CodebeGen recipe: a cursor the backend cannot use (pruned, another user's) restarts from the oldest event", async () => {
+  const alice = await createUser();
+  const bob = await createUser();
+  const b = await backend();
+  const { upload: bobsUpload } = await saveGeneration(b, new MemoryGenerations(), {
+    userId: bob.id,
+    projectId: "p",
+    version: 1,
+    generationId: "b",
+    tarball: tarball("bob"),
+  });
+  await bobsUpload;
+  const store = new MemoryGenerations();
+  const { generation, upload } = await saveGeneration(b, store, {
+    userId: alice.id,
+    projectId: "p",
+    version: 1,
+    generationId: "a",
+    tarball: tarball("alice"),
+  });
+  await upload;
+  // An id outside alice's events answers 404 for her stream: the worker starts again at 0.
+  const bobsEvent = await eventsAfter(b, { userId: bob.id, after: 0, limit: 1 });
+  assert.equal(bobsEvent.events.length, 1);
+  const cursor = new MemoryCursor(bobsEvent.events[0].id);
+  const changed = await workUntil(
+    b,
+    store,
+    cursor,
+    () => store.get(alice.id, generation.path).then((g) => g?.uploaded === true),
+    { userId: alice.id },
+  );
+  assert.deepEqual(changed.map((g) => g.userId), [alice.id], "only her generation");
+  assert.ok(cursor.after > 0);
+});
+
+Deno.test("CodebeGen recipe: its command line uploads a tarball, prints it marked and saves its cursor to a state file", async () => {
+  const carol = await createUser();
+  const dir = await Deno.makeTempDir({ prefix: "stowage-recipe-" });
+  try {
+    const file = `${dir}/gen.tar.gz`;
+    await Deno.writeFile(file, new TextEncoder().encode("carol's generated project"));
+    const state = `${dir}/cursor.json`;
+    const printed = await runRecipe("codebegen-uploads.ts", [
+      "upload",
+      carol.id,
+      "todo-api",
+      "2",
+      file,
+      "--state",
+      state,
+    ]) as Generation;
+    assert.equal(printed.uploaded, true);
+    assert.equal(printed.userId, carol.id);
+    assert.match(printed.path, /^todo-api\/generations\/v2__[0-9a-f]{8}\.tar\.gz$/);
+    assert.equal(await (await fetch(printed.downloadUrl!)).text(), "carol's generated project");
+    const { after } = JSON.parse(await Deno.readTextFile(state));
+    assert.ok(after > 0, "the cursor was saved");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
