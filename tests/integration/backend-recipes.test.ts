@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { adminSql, createUser, stack, type TestUser } from "../support/stack.ts";
-import { api, CODE, LMS, seedLms } from "../support/storage.ts";
+import { api, AUDIO, CODE, expectError, LMS, seedKeys, seedLms } from "../support/storage.ts";
 import {
   type Backend,
   connect,
@@ -23,6 +23,11 @@ import {
   listCourses,
   saveCourse,
 } from "../../examples/backends/lms-courses.ts";
+import {
+  playbackUrls,
+  playlist,
+  saveSectionAudio,
+} from "../../examples/backends/audio-playback.ts";
 import {
   type Generation,
   MemoryCursor,
@@ -363,4 +368,126 @@ Deno.test("CodebeGen recipe: its command line uploads a tarball, prints it marke
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// (c) The audio app: signed playback for a user's files
+// ---------------------------------------------------------------------------------------------
+
+const mp3 = (text: string) => new Blob([new TextEncoder().encode(text)], { type: "audio/mpeg" });
+
+Deno.test("audio recipe: playback links for a user's project, chapter or section, signed in bulk", async () => {
+  const alice = await createUser();
+  const bob = await createUser();
+  const b = await backend();
+  const s1 = { projectId: "novel", chapterId: "ch1", sectionId: "s1" };
+  const s2 = { projectId: "novel", chapterId: "ch2", sectionId: "s1" };
+  assert.equal(
+    (await saveSectionAudio(b, alice.id, s1, [
+      { name: "intro.mp3", body: mp3("intro") },
+      { name: "part-2.mp3", body: mp3("part two") },
+    ])).uploaded.length,
+    2,
+  );
+  assert.equal(
+    (await saveSectionAudio(b, alice.id, s2, [{ name: "a.mp3", body: mp3("ch2") }]))
+      .uploaded.length,
+    1,
+  );
+  await saveSectionAudio(b, bob.id, s1, [{ name: "intro.mp3", body: mp3("bob's intro") }]);
+
+  const project = await playlist(b, alice.id, { projectId: "novel" });
+  assert.deepEqual(project.map((t) => t.path), [
+    "novel/ch1/s1/intro.mp3",
+    "novel/ch1/s1/part-2.mp3",
+    "novel/ch2/s1/a.mp3",
+  ]);
+  assert.deepEqual(project.map((t) => t.contentType), ["audio/mpeg", "audio/mpeg", "audio/mpeg"]);
+  const played = await Promise.all(project.map(async (t) => await (await fetch(t.url)).text()));
+  assert.deepEqual(played, ["intro", "part two", "ch2"], "each link plays that user's bytes");
+  const section = await playlist(b, alice.id, s1, 600);
+  assert.deepEqual(section.map((t) => t.name), ["intro.mp3", "part-2.mp3"]);
+  const lifetime = (Date.parse(section[0].expiresAt) - Date.now()) / 1000;
+  assert.ok(lifetime > 0 && lifetime <= 600, `asked for 600 s, got ${lifetime}`);
+  assert.deepEqual(
+    (await playlist(b, alice.id, { projectId: "novel", chapterId: "ch2" })).map((t) => t.path),
+    ["novel/ch2/s1/a.mp3"],
+  );
+
+  // Paths are the user's own: the same path for bob is bob's file, a missing one is not_found.
+  const links = await playbackUrls(b, bob.id, ["novel/ch1/s1/intro.mp3", "novel/ch2/s1/a.mp3"]);
+  assert.ok("signedUrl" in links[0]);
+  assert.equal(await (await fetch(links[0].signedUrl)).text(), "bob's intro");
+  assert.ok("error" in links[1] && links[1].error.code === "not_found");
+  // The bucket's rules hold for a backend too.
+  await assert.rejects(
+    saveSectionAudio(b, alice.id, s1, [{
+      name: "notes.txt",
+      body: new Blob(["x"]),
+      contentType: "text/plain",
+    }]),
+    (e) => e instanceof StowageError && e.code === "unsupported_media_type" && e.status === 415,
+  );
+  await assert.rejects(
+    playlist(b, crypto.randomUUID(), { projectId: "novel" }),
+    (e) => e instanceof StowageError && e.code === "not_found" && e.status === 404,
+  );
+});
+
+Deno.test("audio recipe: a project of 1,200 files gets 1,200 links (listing and signing past every page)", async () => {
+  const alice = await createUser({ plan: "paid" });
+  const b = await backend();
+  const keys = Array.from(
+    { length: 1200 },
+    (_, i) =>
+      `${alice.id}/big/ch${String(i % 12).padStart(2, "0")}/s${i % 5}/t-${
+        String(i).padStart(4, "0")
+      }.mp3`,
+  );
+  await seedKeys(AUDIO, keys, 100, "audio/mpeg");
+  const tracks = await playlist(b, alice.id, { projectId: "big" });
+  assert.equal(tracks.length, 1200);
+  assert.deepEqual(
+    tracks.map((t) => `${alice.id}/${t.path}`),
+    [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
+  );
+  assert.equal(new Set(tracks.map((t) => t.url)).size, 1200);
+});
+
+Deno.test("audio recipe: its command line prints a section's playlist and signs named paths", async () => {
+  const carol = await createUser();
+  const b = await backend();
+  await saveSectionAudio(b, carol.id, { projectId: "pod", chapterId: "e1", sectionId: "s1" }, [
+    { name: "a.mp3", body: mp3("episode one") },
+  ]);
+  const tracks = await runRecipe("audio-playback.ts", [
+    "playlist",
+    carol.id,
+    "pod",
+    "e1",
+    "s1",
+  ]) as {
+    path: string;
+    url: string;
+  }[];
+  assert.deepEqual(tracks.map((t) => t.path), ["pod/e1/s1/a.mp3"]);
+  assert.equal(await (await fetch(tracks[0].url)).text(), "episode one");
+  const signed = await runRecipe("audio-playback.ts", [
+    "sign",
+    carol.id,
+    "pod/e1/s1/a.mp3",
+    "pod/none.mp3",
+  ]) as { path: string; signedUrl?: string; error?: { code: string } }[];
+  assert.ok(signed[0].signedUrl);
+  assert.equal(signed[1].error?.code, "not_found");
+  // The route the recipe calls refuses a user token naming someone else (403).
+  expectError(
+    await api("POST", "/downloads", (await createUser()).token, {
+      bucket: AUDIO,
+      paths: ["pod/e1/s1/a.mp3"],
+      userId: carol.id,
+    }),
+    403,
+    "forbidden",
+  );
 });
