@@ -81,9 +81,11 @@ Deno.test("a misconfigured function answers its routes 503 misconfigured", async
 
 Deno.test("GET /openapi.json documents every route with the base path", async () => {
   await withApp(ENV, async (app) => {
-    const response = await app.request("/assistants/openapi.json");
+    const response = await app.request("http://10.1.2.3:8081/assistants/openapi.json");
     assert.equal(response.status, 200);
     const doc = await response.json();
+    assert.deepEqual(doc.servers, [{ url: "/functions/v1" }]);
+    assert.doesNotMatch(JSON.stringify(doc), /10\.1\.2\.3|8081/);
     for (
       const path of [
         "/assistants/me",
