@@ -135,12 +135,16 @@ Deno.test("user routes refuse a missing, expired or anon token with 401", async 
   });
 });
 
-Deno.test("the service role is not a user on /me: 401", async () => {
+Deno.test("the service role on /me must name the user it acts for: 400 without userId", async () => {
   await withApp(ENV, async (app) => {
-    const response = await app.request("/assistants/me", {
-      headers: { authorization: "Bearer sb_secret_service" },
-    });
-    assert.equal((await errorOf(response)).status, 401);
+    for (const method of ["GET", "DELETE"]) {
+      const response = await app.request("/assistants/me", {
+        method,
+        headers: { authorization: "Bearer sb_secret_service" },
+      });
+      const { status, code } = await errorOf(response);
+      assert.deepEqual([status, code], [400, "invalid_request"], method);
+    }
   });
 });
 
