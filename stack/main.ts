@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   if (denoDir) functionEnv.DENO_DIR = denoDir;
   for (const [k, v] of Object.entries(Deno.env.toObject())) {
     // Pass-through for tuning our own variables (never SUPABASE_*).
-    if (/^(UPLOAD_URL_TTL_SECONDS|FOLDER_DELETE_BUDGET_MS|RESERVATION_GRACE_SECONDS)$/.test(k)) {
+    if (/^(FOLDER_DELETE_BUDGET_MS|RESERVATION_GRACE_SECONDS)$/.test(k)) {
       functionEnv[k] = v;
     }
   }

@@ -3,18 +3,26 @@
  * one assistant, the reverse lookup, positions, and their refusals.
  */
 import assert from "node:assert/strict";
-import { StowageError } from "./mod.ts";
+import { createStowage, StowageError } from "./mod.ts";
 import { session } from "./testing.ts";
+import { stack } from "../../tests/support/stack.ts";
+
+/** The app's backend: a client holding the service key, which records mappings for users. */
+async function backend() {
+  const { url, serviceRoleKey } = await stack();
+  return createStowage({ url, getToken: () => serviceRoleKey });
+}
 
 function code(expected: string, status: number) {
   return (e: unknown) => e instanceof StowageError && e.code === expected && e.status === status;
 }
 
-Deno.test("assistants: set, get, lookup by the owner, replace, remove", async () => {
+Deno.test("assistants: the backend sets, the user gets, looks up, is replaced, removes", async () => {
   const { user, stowage } = await session();
+  const lms = await backend();
   const id = `asst_${crypto.randomUUID().slice(0, 8)}`;
   await assert.rejects(stowage.assistants.get(), code("not_found", 404));
-  const set = await stowage.assistants.set({ assistantId: id, courseId: "physics" });
+  const set = await lms.assistants.set({ assistantId: id, courseId: "physics", userId: user.id });
   assert.equal(set.assistantId, id);
   assert.equal(set.userId, user.id);
   assert.equal((await stowage.assistants.get()).courseId, "physics");
@@ -24,7 +32,8 @@ Deno.test("assistants: set, get, lookup by the owner, replace, remove", async ()
     courseId: "physics",
   });
   const other = `${id}-b`;
-  await stowage.assistants.set({ assistantId: other, courseId: "chem" });
+  await lms.assistants.set({ assistantId: other, courseId: "chem", userId: user.id });
+  assert.equal((await lms.assistants.get({ userId: user.id })).assistantId, other);
   await assert.rejects(stowage.assistants.lookup(id), code("not_found", 404));
   assert.equal((await stowage.assistants.get()).assistantId, other);
   await stowage.assistants.remove();
@@ -32,16 +41,27 @@ Deno.test("assistants: set, get, lookup by the owner, replace, remove", async ()
   await assert.rejects(stowage.assistants.remove(), code("not_found", 404));
 });
 
-Deno.test("assistants: another user's id is assistant_taken (409) and hidden from lookup", async () => {
+Deno.test("assistants: a user cannot claim an id (403, taken or free); the backend is told 409", async () => {
   const a = await session();
   const b = await session();
+  const lms = await backend();
   const id = `asst_${crypto.randomUUID().slice(0, 8)}`;
-  await a.stowage.assistants.set({ assistantId: id, courseId: "c1" });
+  await lms.assistants.set({ assistantId: id, courseId: "c1", userId: a.user.id });
   await assert.rejects(
     b.stowage.assistants.set({ assistantId: id, courseId: "c2" }),
+    code("forbidden", 403),
+  );
+  await assert.rejects(
+    b.stowage.assistants.set({ assistantId: `${id}-free`, courseId: "c2" }),
+    code("forbidden", 403),
+  );
+  await assert.rejects(
+    lms.assistants.set({ assistantId: id, courseId: "c2", userId: b.user.id }),
     code("assistant_taken", 409),
   );
   await assert.rejects(b.stowage.assistants.lookup(id), code("not_found", 404));
+  await lms.assistants.remove({ userId: a.user.id });
+  await assert.rejects(a.stowage.assistants.get(), code("not_found", 404));
 });
 
 Deno.test("assistants: positions start at 0 and keep the last saved value", async () => {

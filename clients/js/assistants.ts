@@ -8,17 +8,22 @@ import type { Assistant, AssistantLookup, Position, SetAssistantRequest } from "
 /** The assistants API (`stowage.assistants`). */
 export interface AssistantsClient {
   /**
-   * The caller's assistant (`GET /me`).
+   * The caller's assistant (`GET /me`); a backend holding the service key names the user.
    * @throws StowageError not_found when none is set
    */
-  get(): Promise<Assistant>;
+  get(options?: { userId?: string }): Promise<Assistant>;
   /**
-   * Sets the caller's one assistant, replacing any previous one (`PUT /me`).
-   * @throws StowageError assistant_taken (409) when another user owns the id
+   * Records a user's one assistant, replacing any previous one (`PUT /me`). Mappings are
+   * written by the app's backend: a client built with the service key sends `userId`.
+   * A signed-in user may only change the course of the id they hold, or claim a free id
+   * when the project allows it (`stowage.settings.users_claim_assistants`).
+   * @example await backend.assistants.set({ assistantId, courseId, userId }) // service key
+   * @throws StowageError forbidden (403, a user: the same whether the id is free or taken),
+   * assistant_taken (409, service key only: another user owns the id)
    */
   set(body: SetAssistantRequest): Promise<Assistant>;
-  /** Removes the caller's assistant (`DELETE /me`); not_found when none. */
-  remove(): Promise<void>;
+  /** Removes the caller's (or, with the service key, `userId`'s) assistant (`DELETE /me`). */
+  remove(options?: { userId?: string }): Promise<void>;
   /**
    * Who owns an assistant id (`GET /lookup/:id`): the owner, the service role
    * or a webhook with the secret may ask; anyone else gets not_found.
@@ -36,9 +41,11 @@ const FN = "assistants";
 export function assistantsClient(t: Transport): AssistantsClient {
   const seg = encodeURIComponent;
   return {
-    get: () => call<Assistant>(t, FN, { method: "GET", path: "/me" }),
+    get: (options) =>
+      call<Assistant>(t, FN, { method: "GET", path: "/me", query: { userId: options?.userId } }),
     set: (body) => call<Assistant>(t, FN, { method: "PUT", path: "/me", body }),
-    remove: () => call<void>(t, FN, { method: "DELETE", path: "/me" }),
+    remove: (options) =>
+      call<void>(t, FN, { method: "DELETE", path: "/me", query: { userId: options?.userId } }),
     lookup: (id) => call<AssistantLookup>(t, FN, { method: "GET", path: `/lookup/${seg(id)}` }),
     getPosition: (courseId) =>
       call<Position>(t, FN, { method: "GET", path: `/positions/${seg(courseId)}` }),

@@ -113,7 +113,14 @@ Deno.test("every request the client sends is a route of the functions' OpenAPI d
   await s.deleteFolder({ bucket: LMS, prefix: "t/" });
   await s.quota();
   const id = `asst_${crypto.randomUUID().slice(0, 8)}`;
-  await s.assistants.set({ assistantId: id, courseId: "c" });
+  // Mappings are recorded by the backend (the service key, naming the user).
+  const backend = createStowage({
+    url: (await stack()).url,
+    getToken: async () => (await stack()).serviceRoleKey,
+    fetch: recording,
+  });
+  await backend.assistants.set({ assistantId: id, courseId: "c", userId: user.id });
+  await backend.assistants.get({ userId: user.id });
   await s.assistants.get();
   await s.assistants.lookup(id);
   await s.assistants.setPosition("c", 1);

@@ -19,10 +19,12 @@ async function lookup(
 async function ownedAssistant() {
   const owner = await createUser();
   const assistantId = `asst_${crypto.randomUUID()}`;
+  // Recorded as the LMS backend does: the service key, acting for the owner.
+  const { serviceRoleKey } = await stack();
   const response = await fetch(`${await functionUrl("assistants")}/me`, {
     method: "PUT",
-    headers: { authorization: `Bearer ${owner.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ assistantId, courseId: "course-7" }),
+    headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ assistantId, courseId: "course-7", userId: owner.id }),
   });
   assert.equal(response.status, 200);
   await response.body?.cancel();

@@ -1,9 +1,17 @@
 /**
  * @module Integration tests of `PUT/GET/DELETE /assistants/me` over HTTP
- * against the running stack, with real user tokens.
+ * against the running stack, with real user tokens and the backend's service
+ * key acting for a user (the trusted writer of mappings).
  */
 import assert from "node:assert/strict";
-import { adminSql, createUser, functionUrl, stack, tokenFor } from "../support/stack.ts";
+import {
+  adminSql,
+  createUser,
+  functionUrl,
+  stack,
+  type TestUser,
+  tokenFor,
+} from "../support/stack.ts";
 
 async function call(
   method: string,
@@ -38,6 +46,15 @@ async function rowsOf(userId: string): Promise<{ assistant_id: string; course_id
   }
 }
 
+/**
+ * `PUT /me` as the LMS backend sends it: the service key, acting for the user (mappings are
+ * recorded by a trusted caller; users may not claim ids unless the project allows it).
+ */
+async function backendPut(user: TestUser, body: { assistantId: string; courseId: string }) {
+  const { serviceRoleKey } = await stack();
+  return await call("PUT", "/me", { token: serviceRoleKey, body: { ...body, userId: user.id } });
+}
+
 async function serviceLookup(assistantId: string) {
   const { serviceRoleKey } = await stack();
   return await call("GET", `/lookup/${encodeURIComponent(assistantId)}`, {
@@ -48,10 +65,7 @@ async function serviceLookup(assistantId: string) {
 Deno.test("PUT /me sets the caller's assistant and GET /me reads it back", async () => {
   const alice = await createUser();
   const id = newId();
-  const put = await call("PUT", "/me", {
-    token: alice.token,
-    body: { assistantId: id, courseId: "physics-101" },
-  });
+  const put = await backendPut(alice, { assistantId: id, courseId: "physics-101" });
   assert.equal(put.status, 200);
   assert.equal(put.body.assistantId, id);
   assert.equal(put.body.userId, alice.id);
@@ -77,7 +91,7 @@ Deno.test("DELETE /me removes the mapping: GET /me and the lookup answer 404 aft
   const user = await createUser();
   const id = newId();
   assert.equal(
-    (await call("PUT", "/me", { token: user.token, body: { assistantId: id, courseId: "c" } }))
+    (await backendPut(user, { assistantId: id, courseId: "c" }))
       .status,
     200,
   );
@@ -92,10 +106,7 @@ Deno.test("replacing the assistant leaves no stale mapping behind", async () => 
   const user = await createUser();
   const [first, second, third] = [newId(), newId(), newId()];
   for (const [id, course] of [[first, "c1"], [second, "c2"], [third, "c3"]]) {
-    const put = await call("PUT", "/me", {
-      token: user.token,
-      body: { assistantId: id, courseId: course },
-    });
+    const put = await backendPut(user, { assistantId: id, courseId: course });
     assert.equal(put.status, 200);
   }
   assert.deepEqual(await rowsOf(user.id), [{ assistant_id: third, course_id: "c3" }]);
@@ -107,14 +118,8 @@ Deno.test("replacing the assistant leaves no stale mapping behind", async () => 
 Deno.test("PUT /me with the same id and another course updates the row in place", async () => {
   const user = await createUser();
   const id = newId();
-  const first = await call("PUT", "/me", {
-    token: user.token,
-    body: { assistantId: id, courseId: "c1" },
-  });
-  const second = await call("PUT", "/me", {
-    token: user.token,
-    body: { assistantId: id, courseId: "c2" },
-  });
+  const first = await backendPut(user, { assistantId: id, courseId: "c1" });
+  const second = await backendPut(user, { assistantId: id, courseId: "c2" });
   assert.equal(second.status, 200);
   assert.equal(second.body.courseId, "c2");
   assert.equal(second.body.createdAt, first.body.createdAt);
@@ -125,12 +130,9 @@ Deno.test("PUT /me answers 409 assistant_taken for another user's id and keeps b
   const alice = await createUser();
   const bob = await createUser();
   const [aliceId, bobId] = [newId(), newId()];
-  await call("PUT", "/me", { token: alice.token, body: { assistantId: aliceId, courseId: "a" } });
-  await call("PUT", "/me", { token: bob.token, body: { assistantId: bobId, courseId: "b" } });
-  const taken = await call("PUT", "/me", {
-    token: bob.token,
-    body: { assistantId: aliceId, courseId: "b2" },
-  });
+  await backendPut(alice, { assistantId: aliceId, courseId: "a" });
+  await backendPut(bob, { assistantId: bobId, courseId: "b" });
+  const taken = await backendPut(bob, { assistantId: aliceId, courseId: "b2" });
   assert.equal(taken.status, 409);
   assert.equal(taken.body.error.code, "assistant_taken");
   // The refused replacement rolled back: bob keeps his old mapping, alice keeps hers.
@@ -142,7 +144,7 @@ Deno.test("another user's DELETE /me never removes someone else's mapping", asyn
   const alice = await createUser();
   const mallory = await createUser();
   const id = newId();
-  await call("PUT", "/me", { token: alice.token, body: { assistantId: id, courseId: "c" } });
+  await backendPut(alice, { assistantId: id, courseId: "c" });
   assert.equal((await call("DELETE", "/me", { token: mallory.token })).status, 404);
   assert.equal((await call("GET", "/me", { token: mallory.token })).status, 404);
   assert.deepEqual(await rowsOf(alice.id), [{ assistant_id: id, course_id: "c" }]);
@@ -152,12 +154,9 @@ Deno.test("an id freed by its owner can be taken by another user", async () => {
   const alice = await createUser();
   const bob = await createUser();
   const id = newId();
-  await call("PUT", "/me", { token: alice.token, body: { assistantId: id, courseId: "a" } });
+  await backendPut(alice, { assistantId: id, courseId: "a" });
   assert.equal((await call("DELETE", "/me", { token: alice.token })).status, 204);
-  const taken = await call("PUT", "/me", {
-    token: bob.token,
-    body: { assistantId: id, courseId: "b" },
-  });
+  const taken = await backendPut(bob, { assistantId: id, courseId: "b" });
   assert.equal(taken.status, 200);
   assert.equal((await serviceLookup(id)).body.userId, bob.id);
 });
@@ -167,18 +166,13 @@ Deno.test("50 concurrent PUT /me from two users racing for one id end with exact
   const bob = await createUser();
   const contested = newId();
   const [alicePrior, bobPrior] = [newId(), newId()];
-  await call("PUT", "/me", {
-    token: alice.token,
-    body: { assistantId: alicePrior, courseId: "p" },
-  });
-  await call("PUT", "/me", { token: bob.token, body: { assistantId: bobPrior, courseId: "p" } });
+  await backendPut(alice, { assistantId: alicePrior, courseId: "p" });
+  await backendPut(bob, { assistantId: bobPrior, courseId: "p" });
 
   const requests = Array.from({ length: 50 }, (_, i) => {
     const user = i % 2 === 0 ? alice : bob;
-    return call("PUT", "/me", {
-      token: user.token,
-      body: { assistantId: contested, courseId: `course-${i}` },
-    }).then((result) => ({ user: user.id, ...result }));
+    return backendPut(user, { assistantId: contested, courseId: `course-${i}` })
+      .then((result) => ({ user: user.id, ...result }));
   });
   const results = await Promise.all(requests);
 
@@ -208,9 +202,7 @@ Deno.test("concurrent PUT /me of one user with different ids leave exactly one m
   const user = await createUser();
   const ids = Array.from({ length: 20 }, newId);
   const results = await Promise.all(
-    ids.map((assistantId) =>
-      call("PUT", "/me", { token: user.token, body: { assistantId, courseId: "c" } })
-    ),
+    ids.map((assistantId) => backendPut(user, { assistantId, courseId: "c" })),
   );
   assert.ok(results.every((r) => r.status === 200), JSON.stringify(results.map((r) => r.status)));
   const rows = await rowsOf(user.id);
@@ -224,11 +216,11 @@ Deno.test("two users swapping ids at once both get 409 assistant_taken, never a 
   for (let round = 0; round < 10; round++) {
     const [alice, bob] = await Promise.all([createUser(), createUser()]);
     const [x, y] = [newId(), newId()];
-    await call("PUT", "/me", { token: alice.token, body: { assistantId: x, courseId: "c" } });
-    await call("PUT", "/me", { token: bob.token, body: { assistantId: y, courseId: "c" } });
+    await backendPut(alice, { assistantId: x, courseId: "c" });
+    await backendPut(bob, { assistantId: y, courseId: "c" });
     const [a, b] = await Promise.all([
-      call("PUT", "/me", { token: alice.token, body: { assistantId: y, courseId: "c" } }),
-      call("PUT", "/me", { token: bob.token, body: { assistantId: x, courseId: "c" } }),
+      backendPut(alice, { assistantId: y, courseId: "c" }),
+      backendPut(bob, { assistantId: x, courseId: "c" }),
     ]);
     assert.deepEqual(
       [a.status, a.body.error?.code, b.status, b.body.error?.code],
@@ -276,4 +268,132 @@ Deno.test("a valid token for a user missing from auth.users gets a coded 4xx, no
   });
   assert.equal(status, 404);
   assert.equal(body.error.code, "not_found");
+});
+
+/** Turns `stowage.settings.users_claim_assistants` on for `fn`, and back off after it. */
+async function withUsersClaiming<T>(fn: () => Promise<T>): Promise<T> {
+  const sql = await adminSql();
+  try {
+    await sql`update stowage.settings set users_claim_assistants = true`;
+    return await fn();
+  } finally {
+    await sql`update stowage.settings set users_claim_assistants = false`;
+    await sql.end();
+  }
+}
+
+Deno.test("by default a user cannot claim an id: the same 403 whether it is free or taken", async () => {
+  const alice = await createUser();
+  const mallory = await createUser();
+  const taken = newId();
+  assert.equal((await backendPut(alice, { assistantId: taken, courseId: "a" })).status, 200);
+  const free = newId();
+  const onTaken = await call("PUT", "/me", {
+    token: mallory.token,
+    body: { assistantId: taken, courseId: "m" },
+  });
+  const onFree = await call("PUT", "/me", {
+    token: mallory.token,
+    body: { assistantId: free, courseId: "m" },
+  });
+  assert.equal(onTaken.status, 403, JSON.stringify(onTaken.body));
+  assert.equal(onTaken.body.error.code, "forbidden");
+  // Nothing tells the two apart: same status, code, details, and message but for the id.
+  assert.equal(onFree.status, onTaken.status);
+  assert.deepEqual(
+    { ...onFree.body.error, message: onFree.body.error.message.replace(free, "ID") },
+    { ...onTaken.body.error, message: onTaken.body.error.message.replace(taken, "ID") },
+  );
+  assert.deepEqual(await rowsOf(mallory.id), []);
+  assert.deepEqual(await rowsOf(alice.id), [{ assistant_id: taken, course_id: "a" }]);
+  assert.equal((await serviceLookup(free)).status, 404);
+});
+
+Deno.test("a user may change the course of the id the backend recorded for them", async () => {
+  const user = await createUser();
+  const id = newId();
+  assert.equal((await backendPut(user, { assistantId: id, courseId: "c1" })).status, 200);
+  const put = await call("PUT", "/me", {
+    token: user.token,
+    body: { assistantId: id, courseId: "c2" },
+  });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.deepEqual(await rowsOf(user.id), [{ assistant_id: id, course_id: "c2" }]);
+  // ...but not swap it for a free id of their choosing.
+  const swap = await call("PUT", "/me", {
+    token: user.token,
+    body: { assistantId: newId(), courseId: "c2" },
+  });
+  assert.equal(swap.status, 403);
+  assert.deepEqual(await rowsOf(user.id), [{ assistant_id: id, course_id: "c2" }]);
+});
+
+Deno.test("the backend names the user in the body or the query; GET and DELETE /me take ?userId too", async () => {
+  const user = await createUser();
+  const { serviceRoleKey } = await stack();
+  const id = newId();
+  const viaQuery = await call("PUT", `/me?userId=${user.id}`, {
+    token: serviceRoleKey,
+    body: { assistantId: id, courseId: "q" },
+  });
+  assert.equal(viaQuery.status, 200, JSON.stringify(viaQuery.body));
+  assert.equal(viaQuery.body.userId, user.id);
+  const got = await call("GET", `/me?userId=${user.id}`, { token: serviceRoleKey });
+  assert.deepEqual(got.body, viaQuery.body);
+  assert.equal(
+    (await call("DELETE", `/me?userId=${user.id}`, { token: serviceRoleKey })).status,
+    204,
+  );
+  assert.deepEqual(await rowsOf(user.id), []);
+});
+
+Deno.test("PUT /me refuses the backend without a user, an unknown user, and a user naming another", async () => {
+  const { serviceRoleKey } = await stack();
+  const [alice, bob] = [await createUser(), await createUser()];
+  const body = { assistantId: newId(), courseId: "c" };
+  const noUser = await call("PUT", "/me", { token: serviceRoleKey, body });
+  assert.deepEqual([noUser.status, noUser.body.error.code], [400, "invalid_request"]);
+  const differ = await call("PUT", `/me?userId=${bob.id}`, {
+    token: serviceRoleKey,
+    body: { ...body, userId: alice.id },
+  });
+  assert.deepEqual([differ.status, differ.body.error.code], [400, "invalid_request"]);
+  const unknown = await call("PUT", "/me", {
+    token: serviceRoleKey,
+    body: { ...body, userId: crypto.randomUUID() },
+  });
+  assert.deepEqual([unknown.status, unknown.body.error.code], [404, "not_found"]);
+  const other = await call("PUT", "/me", { token: alice.token, body: { ...body, userId: bob.id } });
+  assert.deepEqual([other.status, other.body.error.code], [403, "forbidden"]);
+  for (const method of ["GET", "DELETE"]) {
+    const r = await call(method, `/me?userId=${bob.id}`, { token: alice.token });
+    assert.deepEqual([r.status, r.body.error.code], [403, "forbidden"], method);
+    const s = await call(method, "/me", { token: serviceRoleKey });
+    assert.deepEqual([s.status, s.body.error.code], [400, "invalid_request"], method);
+  }
+  assert.deepEqual([...(await rowsOf(alice.id)), ...(await rowsOf(bob.id))], []);
+});
+
+Deno.test("with users_claim_assistants on, a user claims a free id; a taken one is still a 403", async () => {
+  const alice = await createUser();
+  const bob = await createUser();
+  const taken = newId();
+  assert.equal((await backendPut(alice, { assistantId: taken, courseId: "a" })).status, 200);
+  await withUsersClaiming(async () => {
+    const free = newId();
+    const claimed = await call("PUT", "/me", {
+      token: bob.token,
+      body: { assistantId: free, courseId: "b" },
+    });
+    assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
+    assert.equal(claimed.body.userId, bob.id);
+    const refused = await call("PUT", "/me", {
+      token: bob.token,
+      body: { assistantId: taken, courseId: "b" },
+    });
+    assert.deepEqual([refused.status, refused.body.error.code], [403, "forbidden"]);
+    assert.doesNotMatch(refused.body.error.message, /taken|another user|belongs/i);
+    assert.deepEqual(await rowsOf(bob.id), [{ assistant_id: free, course_id: "b" }]);
+  });
+  assert.deepEqual(await rowsOf(alice.id), [{ assistant_id: taken, course_id: "a" }]);
 });

@@ -68,6 +68,8 @@ Deno.test("GET /health reports the database and storage reachable, without auth"
 Deno.test("GET /openapi.json is an OpenAPI 3 document listing every route with schemas", async () => {
   const doc = (await api("GET", "/openapi.json", null)).body;
   assert.match(doc.openapi, /^3\.\d+\.\d+$/);
+  // The function runs behind the gateway on an internal port: `servers` never names it.
+  assert.deepEqual(doc.servers, [{ url: "/functions/v1" }]);
   assert.equal(typeof doc.info.title, "string");
   // deno-lint-ignore no-explicit-any
   const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap((

@@ -4,7 +4,7 @@
  * while objects are added and removed between pages.
  */
 import assert from "node:assert/strict";
-import { createUser, type TestUser } from "../support/stack.ts";
+import { createUser, stack, type TestUser } from "../support/stack.ts";
 import { api, LMS, removeKeys, seedLms } from "../support/storage.ts";
 
 /** One page as a flat list of entries, folders spelled with their trailing "/". */
@@ -115,4 +115,44 @@ Deno.test("a one-level cursor on a folder survives that folder's removal and new
     cursor = next.nextCursor;
   }
   assert.deepEqual(rest, [...folders.slice(4, 8), "g/07b/", ...folders.slice(8)]);
+});
+
+Deno.test("pages are exact for keys only the service role can make (`d/`, `a//b`, the folder itself), at every page size", async () => {
+  const user = await createUser();
+  const home = `user_data/${user.id}/`;
+  const { url, serviceRoleKey } = await stack();
+  // Made with the service key through the Storage API (raw: storage-js would fold `//` and a
+  // trailing `/`): keys our path rules refuse from users.
+  const odd = ["x/", "x/a//b", "x/d/", "x/d/e", "x/d//f", "x/d0"];
+  for (const path of odd) {
+    const res = await fetch(`${url}/storage/v1/object/${LMS}/${home}${path}`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${serviceRoleKey}`,
+        apikey: serviceRoleKey,
+        "content-type": "text/plain",
+      },
+      body: "1",
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, `${path}: ${text}`);
+  }
+  await seedLms(user, ["x/a", "x/c/1", "x/d/g", "x/e"]);
+  const all = [...odd, "x/a", "x/c/1", "x/d/g", "x/e"].sort(byteOrder);
+  const oneLevel = ["x/", "x/a", "x/a/", "x/c/", "x/d/", "x/d0", "x/e"];
+  for (const limit of [1, 2, 3, 100]) {
+    const recursive = await listAll(user, "prefix=x/&recursive=true", limit);
+    assert.deepEqual(recursive.flat(), all, `recursive, limit ${limit}`);
+    assert.ok(recursive.every((p) => p.length <= limit));
+    const level = await listAll(user, "prefix=x/", limit);
+    assert.deepEqual(level.flat(), oneLevel, `one level, limit ${limit}`);
+  }
+  // Inside a folder whose own key exists (`x/d/` is a file there, listed first).
+  for (const limit of [1, 2]) {
+    assert.deepEqual(
+      (await listAll(user, "prefix=x/d/&recursive=true", limit)).flat(),
+      ["x/d/", "x/d//f", "x/d/e", "x/d/g"],
+      `inside x/d/, limit ${limit}`,
+    );
+  }
 });

@@ -57,3 +57,10 @@ Deno.test("parseConfig rejects an unparsable JWKS and a bad budget by name", () 
     "FOLDER_DELETE_BUDGET_MS is invalid",
   ]);
 });
+
+Deno.test("parseConfig neither reads nor keeps UPLOAD_URL_TTL_SECONDS (the Storage server's lifetime applies)", () => {
+  const result = parseConfig({ ...base, UPLOAD_URL_TTL_SECONDS: "not a number" });
+  assert.ok(result.ok, JSON.stringify(result.problems));
+  assert.ok(!("uploadUrlTtlSeconds" in result.config));
+  assert.ok(!Object.keys(result.config).some((k) => /ttl/i.test(k)));
+});

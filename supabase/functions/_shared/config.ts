@@ -21,7 +21,6 @@ export const EnvSchema = z.object({
   LEGACY_JWT_SECRET: optionalText,
   ASSISTANT_WEBHOOK_SECRET: optionalText,
   DB_POOL_URL: optionalText,
-  UPLOAD_URL_TTL_SECONDS: positiveInt(7200, 7 * 24 * 3600),
   FOLDER_DELETE_BUDGET_MS: positiveInt(25_000, 10 * 60_000),
 });
 
@@ -42,8 +41,6 @@ export interface Config {
   /** HS256 secret of legacy tokens, or null when the project has none. */
   legacyJwtSecret: string | null;
   assistantWebhookSecret: string | null;
-  /** Lifetime of a signed upload URL on the Storage server (informational). */
-  uploadUrlTtlSeconds: number;
   /** Time budget of one `DELETE /folders` call. */
   folderDeleteBudgetMs: number;
 }
@@ -88,7 +85,6 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       jwks,
       legacyJwtSecret: e.LEGACY_JWT_SECRET ?? null,
       assistantWebhookSecret: e.ASSISTANT_WEBHOOK_SECRET ?? null,
-      uploadUrlTtlSeconds: e.UPLOAD_URL_TTL_SECONDS,
       folderDeleteBudgetMs: e.FOLDER_DELETE_BUDGET_MS,
     },
   };

@@ -102,3 +102,85 @@ Deno.test("a database that stays down fails every request fast: reconnect backof
     await db.end();
   }
 });
+
+Deno.test({
+  name: "a transaction aborted as a deadlock victim (40P01) is run again and both parties succeed",
+  ignore: dbUrl === null,
+  async fn() {
+    const db = createDb({ url: dbUrl!, max: 2 });
+    const [a, b] = [Date.now() * 1000 + 1, Date.now() * 1000 + 2];
+    let resolveFirst!: () => void;
+    let resolveSecond!: () => void;
+    const firstHolds = new Promise<void>((r) => (resolveFirst = r));
+    const secondHolds = new Promise<void>((r) => (resolveSecond = r));
+    const attempts = [0, 0];
+    // Each takes one lock, waits until the other holds its own, then asks for the other's:
+    // a deadlock, which Postgres breaks by aborting one of them.
+    const party = (
+      i: number,
+      mine: number,
+      theirs: number,
+      held: () => void,
+      other: Promise<void>,
+    ) =>
+      db.withService(async (tx) => {
+        attempts[i]++;
+        await tx`select pg_advisory_xact_lock(${mine})`;
+        held();
+        await other;
+        await tx`select pg_advisory_xact_lock(${theirs})`;
+        return i;
+      });
+    try {
+      const results = await Promise.all([
+        party(0, a, b, resolveFirst, secondHolds),
+        party(1, b, a, resolveSecond, firstHolds),
+      ]);
+      assert.deepEqual(results, [0, 1]);
+      assert.equal(attempts[0] + attempts[1], 3, `attempts ${attempts}`); // one victim, run twice
+    } finally {
+      await db.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "serialization failures (40001) are retried a few times; other errors never",
+  ignore: dbUrl === null,
+  async fn() {
+    const db = createDb({ url: dbUrl!, max: 1, conflictRetries: 2 });
+    const raise = (state: string) =>
+      `do $$ begin raise exception 'conflict' using errcode = '${state}'; end $$`;
+    try {
+      let runs = 0;
+      const value = await db.withUser(claims, async (tx) => {
+        runs++;
+        if (runs === 1) await tx.unsafe(raise("40001"));
+        return "done";
+      });
+      assert.deepEqual([value, runs], ["done", 2]);
+
+      runs = 0;
+      await assert.rejects(
+        db.withService(async (tx) => {
+          runs++;
+          await tx.unsafe(raise("40P01"));
+        }),
+        (e: { code?: string }) => e.code === "40P01",
+      );
+      assert.equal(runs, 3, "the first run and two retries, then the error");
+
+      runs = 0;
+      await assert.rejects(
+        db.withService(async (tx) => {
+          runs++;
+          await tx.unsafe(raise("23505"));
+        }),
+        (e: { code?: string }) => e.code === "23505",
+      );
+      assert.equal(runs, 1, "a refusal is not retried");
+    } finally {
+      await db.end();
+    }
+  },
+});

@@ -36,6 +36,28 @@ export interface DbOptions {
   max?: number;
   /** Statement timeout inside each transaction, in milliseconds. */
   statementTimeoutMs?: number;
+  /**
+   * Further attempts of a transaction the database aborted as a deadlock victim (40P01)
+   * or a serialization failure (40001), each after a short random wait (default 3).
+   */
+  conflictRetries?: number;
+}
+
+/** SQLSTATEs after which running the whole transaction again is the documented remedy. */
+export const RETRYABLE_SQLSTATES = new Set(["40P01", "40001"]);
+
+/** True for a database error whose transaction can simply be run again (deadlock, serialization). */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && RETRYABLE_SQLSTATES.has(code);
+}
+
+/**
+ * The wait before attempt `attempt + 1` of a transaction that lost a deadlock: random
+ * (full jitter) so the two parties do not meet again, growing with the attempt.
+ */
+export function conflictBackoffMs(attempt: number): number {
+  return Math.round(Math.random() * Math.min(25 * 2 ** attempt, 400));
 }
 
 /**
@@ -56,11 +78,30 @@ export function createDb(options: DbOptions): Db {
     connection: { application_name: "stowage-functions" },
   });
   const timeout = `${options.statementTimeoutMs ?? 15_000}ms`;
+  const retries = options.conflictRetries ?? 3;
 
   // The one call site that sets the role and claims. The role is clamped to
   // `authenticated` whatever the token says; set_config(..., true) is
   // SET LOCAL, so nothing outlives the transaction on a pooled connection.
-  function scoped<T>(
+  // A transaction the database aborted as a deadlock victim or a serialization
+  // failure rolled back entirely: it is run again (`fn` from the start) a few
+  // times, after a random wait, before the error reaches the client.
+  async function scoped<T>(
+    role: "authenticated" | "service_role",
+    claims: Record<string, unknown>,
+    fn: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await once(role, claims, fn);
+      } catch (error) {
+        if (attempt >= retries || !isRetryableConflict(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, conflictBackoffMs(attempt)));
+      }
+    }
+  }
+
+  function once<T>(
     role: "authenticated" | "service_role",
     claims: Record<string, unknown>,
     fn: (tx: Tx) => Promise<T>,

@@ -28,3 +28,50 @@ Deno.test("toAppError routes database, storage, Hono and unknown errors", () => 
   assert.equal(unknown.code, "internal_error");
   assert.ok(!unknown.message.includes("secret detail"));
 });
+
+/** Runs `fn` with console.error captured. */
+function capturingErrors(fn: () => void): string[] {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    lines.push(args.map((a) => (typeof a === "string" ? a : Deno.inspect(a))).join(" "));
+  };
+  try {
+    fn();
+  } finally {
+    console.error = original;
+  }
+  return lines;
+}
+
+/** A database error as the `postgres` driver throws it: query, parameters and all. */
+function pgError(code: string, message: string) {
+  return Object.assign(new Error(message), {
+    name: "PostgresError",
+    code,
+    detail: '{"quotaBytes":1000}',
+    query: "select stowage.reserve($1, $2) -- SECRET-QUERY",
+    parameters: ["SECRET-PARAM"],
+  });
+}
+
+Deno.test("refusals (4xx) and 507 quota_exceeded are answered without a line in the error log", () => {
+  const lines = capturingErrors(() => {
+    errorResponse(toAppError(pgError("SW507", "quota_exceeded: over the plan")));
+    errorResponse(new AppError("quota_exceeded", "Full"));
+    errorResponse(new AppError("not_found", "Cannot find it"));
+    errorResponse(toAppError(pgError("SW403", "forbidden: not yours")));
+  });
+  assert.deepEqual(lines, []);
+});
+
+Deno.test("server failures are logged with the SQLSTATE and message, never the whole database error", () => {
+  const lines = capturingErrors(() => {
+    const response = errorResponse(toAppError(pgError("XX000", "internal boom")));
+    assert.equal(response.status, 500);
+  });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /internal_error/);
+  assert.match(lines[0], /XX000: internal boom/);
+  assert.doesNotMatch(lines[0], /SECRET-QUERY|SECRET-PARAM|quotaBytes/);
+});

@@ -58,13 +58,41 @@ function fromHttpException(error: HTTPException): AppError {
 }
 
 /**
- * Answers an error as JSON with its real status. Unknown errors and 5xx are
- * logged with their cause (never the request's secrets).
+ * Whether an answer is the server's own failure, worth a line in the error log.
+ * Refusals are not: every 4xx, and 507 quota_exceeded (a user over their plan,
+ * however often they try, must not flood the log).
+ */
+export function isServerFailure(error: AppError): boolean {
+  return error.status >= 500 && error.code !== "quota_exceeded";
+}
+
+/**
+ * A short, bounded description of an error's cause for the log: a database error's
+ * SQLSTATE and message (never its query, parameters, detail or the whole object), a
+ * Storage-API error's status and message, or an unknown error's stack (a bug).
+ */
+export function describeCause(cause: unknown): string {
+  if (cause === undefined || cause === null) return "";
+  const clip = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
+  if (isPostgresError(cause)) return clip(`database ${cause.code}: ${cause.message}`);
+  if (isStorageError(cause)) {
+    return clip(
+      `storage ${cause.statusCode ?? cause.status ?? "?"} ${cause.name}: ${cause.message}`,
+    );
+  }
+  if (cause instanceof Error) return clip(cause.stack ?? `${cause.name}: ${cause.message}`);
+  return clip(String(cause));
+}
+
+/**
+ * Answers an error as JSON with its real status. Server failures (5xx but 507) are
+ * logged with a short description of their cause (never the request's secrets, never
+ * the whole database error); refusals are not logged.
  */
 export function errorResponse(error: unknown, headers?: HeadersInit): Response {
   const appError = toAppError(error);
-  if (appError.status >= 500) {
-    console.error(`[${appError.code}] ${appError.message}`, appError.cause ?? "");
+  if (isServerFailure(appError)) {
+    console.error(`[${appError.code}] ${appError.message}`, describeCause(appError.cause));
   }
   const responseHeaders = new Headers(headers);
   responseHeaders.set("content-type", "application/json; charset=utf-8");

@@ -49,6 +49,22 @@ Deno.test("Storage-API errors map by the body's statusCode, not the HTTP 400", (
   }
 });
 
+Deno.test("a Storage-server 5xx never passes the server's own text on to the client", () => {
+  for (
+    const input of [
+      api("500", "database error, code: 40P01", "DatabaseError"),
+      api("503", "acquiring lock timeout on 10.0.0.7:5432", "LockTimeout"),
+      api("500", "Internal Server Error", "InternalError"),
+    ]
+  ) {
+    const error = fromStorageError(input);
+    assert.equal(error.code, "storage_unavailable");
+    assert.doesNotMatch(error.message, /40P01|database error|10\.0\.0\.7|Internal Server Error/);
+    assert.doesNotMatch(JSON.stringify(error.details), /40P01|DatabaseError|LockTimeout/);
+    assert.equal(error.cause, input); // logged from the cause
+  }
+});
+
 Deno.test("a storage server that cannot be reached is 502 storage_unavailable", () => {
   const unknown = { __isStorageError: true, name: "StorageUnknownError", message: "fetch failed" };
   const error = fromStorageError(unknown);

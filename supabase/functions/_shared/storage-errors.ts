@@ -53,5 +53,11 @@ export function fromStorageError(error: StorageErrorLike): AppError {
   if (status === 413) return make("file_too_large");
   if (status === 415) return make("unsupported_media_type");
   if (status === 416 || status === 422) return make("invalid_request");
-  return make("storage_unavailable", `Cannot complete the storage request: ${message}`);
+  // A 5xx (or anything unexpected): the server's own text ("database error, code: 40P01",
+  // internal addresses, SQL) is logged from `cause`, never sent to the client.
+  return new AppError(
+    "storage_unavailable",
+    "Cannot complete the storage request: the storage server failed, try again shortly",
+    { cause: error, details: { storageStatus: String(status) } },
+  );
 }

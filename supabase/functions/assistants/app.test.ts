@@ -81,9 +81,11 @@ Deno.test("a misconfigured function answers its routes 503 misconfigured", async
 
 Deno.test("GET /openapi.json documents every route with the base path", async () => {
   await withApp(ENV, async (app) => {
-    const response = await app.request("/assistants/openapi.json");
+    const response = await app.request("http://10.1.2.3:8081/assistants/openapi.json");
     assert.equal(response.status, 200);
     const doc = await response.json();
+    assert.deepEqual(doc.servers, [{ url: "/functions/v1" }]);
+    assert.doesNotMatch(JSON.stringify(doc), /10\.1\.2\.3|8081/);
     for (
       const path of [
         "/assistants/me",
@@ -133,12 +135,16 @@ Deno.test("user routes refuse a missing, expired or anon token with 401", async 
   });
 });
 
-Deno.test("the service role is not a user on /me: 401", async () => {
+Deno.test("the service role on /me must name the user it acts for: 400 without userId", async () => {
   await withApp(ENV, async (app) => {
-    const response = await app.request("/assistants/me", {
-      headers: { authorization: "Bearer sb_secret_service" },
-    });
-    assert.equal((await errorOf(response)).status, 401);
+    for (const method of ["GET", "DELETE"]) {
+      const response = await app.request("/assistants/me", {
+        method,
+        headers: { authorization: "Bearer sb_secret_service" },
+      });
+      const { status, code } = await errorOf(response);
+      assert.deepEqual([status, code], [400, "invalid_request"], method);
+    }
   });
 });
 

@@ -35,15 +35,17 @@ export function createStorageApp(runtime: Runtime) {
   app.use("*", decodablePath());
   app.use("*", limitBody());
   app.route("/health", health(runtime));
-  app.doc31("/openapi.json", (c) => ({
+  // `servers` is relative: the origin a request reached the function on is the gateway's
+  // internal address under the Edge Runtime, never one a client may be given.
+  app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "Stowage storage API",
       version: "1.0.0",
       description: "Signed uploads within quotas, deep listing, folder deletion, bulk downloads.",
     },
-    servers: [{ url: new URL(c.req.url).origin + "/functions/v1" }],
-  }));
+    servers: [{ url: "/functions/v1" }],
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",

@@ -35,7 +35,7 @@ function toAssistant(row: AssistantRow): Assistant {
 }
 
 /**
- * The caller's assistant (RLS shows only their own row).
+ * A user's assistant (as a user, RLS shows only their own row; the service role sees every row).
  * @throws AppError not_found when the user has none
  */
 export async function getMine(tx: Tx, userId: string): Promise<Assistant> {
@@ -46,59 +46,34 @@ export async function getMine(tx: Tx, userId: string): Promise<Assistant> {
   return toAssistant(rows[0]);
 }
 
-/** Takes a transaction-scoped advisory lock on a key (released at commit or rollback). */
-async function advisoryLock(tx: Tx, key: string): Promise<void> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`;
-}
-
 /**
  * Makes `assistantId` the user's one assistant for `courseId`, replacing any
- * previous one, all in the caller's transaction (a refusal rolls the removal back).
+ * previous one, in one call of `stowage.put_assistant` (SQL decides who may write
+ * what, and serialises concurrent writers; see the migration
+ * `20261202510000_stowage_trusted_assistants.sql`):
  *
- * Race-free by construction: requests of one user are serialised by a
- * transaction-scoped advisory lock (so two replacements cannot both delete and
- * then collide on the one-row-per-user index), and two users racing for one id
- * meet on its primary key: the second insert waits for the first to commit and
- * then does nothing, which is answered 409. The ids a request touches (the
- * user's current one and the new one) are locked too, always in sorted order:
- * two users swapping ids would otherwise each wait for the row the other
- * deleted, a deadlock.
- * @throws AppError assistant_taken when another user owns the id
+ * - the service role (a backend acting for `userId`) records any id; another
+ *   user's id is 409 assistant_taken;
+ * - a user may change the course of the id they hold, and claim a free id only
+ *   when `stowage.settings.users_claim_assistants` is on; every other case is
+ *   one 403 forbidden, so a refusal never tells whether an id exists.
+ * @param userId the user acted for: required for the service role, null for a user (themselves)
+ * @throws AppError forbidden, assistant_taken, not_found (unknown user), invalid_request
  */
 export async function putMine(
   tx: Tx,
-  userId: string,
+  userId: string | null,
   assistantId: string,
   courseId: string,
 ): Promise<Assistant> {
-  await advisoryLock(tx, `stowage.assistants:${userId}`);
-  const current = await tx<{ assistant_id: string }[]>`
-    select assistant_id from stowage.assistants where user_id = ${userId}`;
-  const touched = [...new Set([assistantId, ...current.map((r) => r.assistant_id)])].sort();
-  for (const id of touched) await advisoryLock(tx, `stowage.assistant-id:${id}`);
-  await tx`delete from stowage.assistants
-    where user_id = ${userId} and assistant_id <> ${assistantId}`;
-  const updated = await tx<AssistantRow[]>`
-    update stowage.assistants set course_id = ${courseId}
-    where assistant_id = ${assistantId} and user_id = ${userId}
-    returning assistant_id, user_id::text, course_id, created_at, updated_at`;
-  if (updated.length > 0) return toAssistant(updated[0]);
-  const inserted = await tx<AssistantRow[]>`
-    insert into stowage.assistants (assistant_id, user_id, course_id)
-    values (${assistantId}, ${userId}, ${courseId})
-    on conflict (assistant_id) do nothing
-    returning assistant_id, user_id::text, course_id, created_at, updated_at`;
-  if (inserted.length === 0) {
-    throw new AppError(
-      "assistant_taken",
-      `Cannot use assistant "${assistantId}": another user owns it`,
-    );
-  }
-  return toAssistant(inserted[0]);
+  const rows = await tx<AssistantRow[]>`
+    select assistant_id, user_id::text, course_id, created_at, updated_at
+      from stowage.put_assistant(${assistantId}, ${courseId}, ${userId}::uuid)`;
+  return toAssistant(rows[0]);
 }
 
 /**
- * Removes the caller's assistant.
+ * Removes a user's assistant (as a user, RLS lets them delete only their own).
  * @throws AppError not_found when the user has none
  */
 export async function deleteMine(tx: Tx, userId: string): Promise<void> {

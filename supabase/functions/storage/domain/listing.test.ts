@@ -15,8 +15,27 @@ Deno.test("cursors round-trip opaque, URL-safe and bound to their prefix", () =>
   for (const entry of ["a/b.txt", "a/sub/", "a/x y (1)+&=.json", "a/" + "z".repeat(500)]) {
     const cursor = encodeCursor(entry);
     assert.match(cursor, /^[A-Za-z0-9_-]+$/);
-    assert.equal(decodeCursor(cursor, "a/"), entry);
+    assert.equal(decodeCursor(cursor, "a/").entry, entry);
   }
+});
+
+Deno.test("a cursor records whether its last entry was a file or a folder, whatever the name ends with", () => {
+  // Keys the service role can make although users may not: `d/`, `a//b`, the prefix itself.
+  for (const entry of ["a/d/", "a//", "a/"]) {
+    assert.deepEqual(decodeCursor(encodeCursor({ entry, kind: "file" }), "a/"), {
+      entry,
+      kind: "file",
+    });
+  }
+  assert.deepEqual(decodeCursor(encodeCursor({ entry: "a/d/", kind: "folder" }), "a/"), {
+    entry: "a/d/",
+    kind: "folder",
+  });
+  // Cursors of the previous version (the bare entry) still decode as before.
+  const legacy = (entry: string) =>
+    btoa(entry).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  assert.deepEqual(decodeCursor(legacy("a/sub/"), "a/"), { entry: "a/sub/", kind: "folder" });
+  assert.deepEqual(decodeCursor(legacy("a/x.txt"), "a/"), { entry: "a/x.txt", kind: "file" });
 });
 
 Deno.test("cursors from another prefix, garbage or non-UTF-8 are 400 invalid_request", () => {

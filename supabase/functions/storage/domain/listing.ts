@@ -65,15 +65,25 @@ export async function listFolder(
   );
 }
 
+/** The last entry of a page: a file (any key, even one ending in `/`) or a one-level folder. */
+export interface CursorEntry {
+  /** Home-relative: the file's path, or the folder's path with its trailing `/`. */
+  entry: string;
+  kind: "file" | "folder";
+}
+
 /**
  * Lists one page. The cursor is opaque to clients: base64url of the last
- * home-relative entry (a folder's ends with `/`).
+ * home-relative entry and whether it was a file or a folder (a key such as
+ * `d/`, which the service role can make, is a file although it ends in `/`).
  * @throws AppError 400 invalid_request for a cursor outside the prefix
  */
 export async function listPage(tx: Tx, query: ListQuery): Promise<ListPage> {
   const full = query.home + query.prefix;
   const after = query.cursor ? decodeCursor(query.cursor, query.prefix) : null;
-  const lowerBound = after === null ? full : successor(query.home + after);
+  const lowerBound = after === null
+    ? full
+    : successor({ entry: query.home + after.entry, kind: after.kind });
   const upperBound = full + AFTER_ALL;
   // The planner cannot estimate the RLS filter (`home_owner(...) = auth.uid()`: a fixed 0.5 %),
   // so for a home that holds much of the table it expects fewer matches than the page needs and
@@ -129,17 +139,17 @@ export async function countBelow(tx: Tx, bucket: string, fullPrefix: string): Pr
 
 function toPage(rows: Row[], query: ListQuery, full: string): ListPage {
   const page: ListPage = { items: [], folders: [], nextCursor: null };
-  let last = "";
+  let last: CursorEntry = { entry: "", kind: "file" };
   for (const row of rows.slice(0, query.limit)) {
     const rest = row.name.slice(full.length);
     const slash = query.recursive ? -1 : rest.indexOf("/");
     if (slash >= 0) {
       const name = rest.slice(0, slash);
-      last = `${query.prefix}${name}/`;
-      page.folders.push({ path: last, name });
+      last = { entry: `${query.prefix}${name}/`, kind: "folder" };
+      page.folders.push({ path: last.entry, name });
     } else {
-      last = row.name.slice(query.home.length);
-      page.items.push(toFile(row, last));
+      last = { entry: row.name.slice(query.home.length), kind: "file" };
+      page.items.push(toFile(row, last.entry));
     }
   }
   if (rows.length > query.limit) page.nextCursor = encodeCursor(last);
@@ -159,14 +169,27 @@ function toFile(row: Row, path: string): ListedFile {
   };
 }
 
-/** The smallest key after `entry`: past a folder's whole subtree, or just past a file. */
-function successor(entry: string): string {
-  return entry.endsWith("/") ? `${entry.slice(0, -1)}0` : `${entry}\u0001`;
+/**
+ * The smallest key after an entry: past a folder's whole subtree (`a/b/` -> `a/b0`,
+ * '0' being the byte after '/'), or just past a file (`k` -> `k\u0001`: keys never hold
+ * NUL), whatever the file's name ends with.
+ */
+function successor({ entry, kind }: CursorEntry): string {
+  return kind === "folder" ? `${entry.slice(0, -1)}0` : `${entry}\u0001`;
 }
 
-/** Encodes a home-relative entry as an opaque cursor. */
-export function encodeCursor(entry: string): string {
-  const bytes = new TextEncoder().encode(entry);
+/** Separates the kind from the entry inside a cursor (NUL never occurs in a key). */
+const KIND_MARK = "\u0000";
+
+/**
+ * Encodes a home-relative entry as an opaque cursor. A bare string is a file
+ * unless it ends in `/` (a one-level folder): pass a {@link CursorEntry} to say which.
+ */
+export function encodeCursor(last: string | CursorEntry): string {
+  const { entry, kind } = typeof last === "string"
+    ? { entry: last, kind: last.endsWith("/") ? "folder" : "file" }
+    : last;
+  const bytes = new TextEncoder().encode(`${kind === "folder" ? "d" : "f"}${KIND_MARK}${entry}`);
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
     /=+$/,
     "",
@@ -174,10 +197,11 @@ export function encodeCursor(entry: string): string {
 }
 
 /**
- * Decodes a cursor made by {@link encodeCursor} for the same prefix.
+ * Decodes a cursor made by {@link encodeCursor} for the same prefix. Cursors of
+ * earlier versions (the bare entry, no kind) still decode: a trailing `/` meant a folder.
  * @throws AppError 400 invalid_request
  */
-export function decodeCursor(cursor: string, prefix: string): string {
+export function decodeCursor(cursor: string, prefix: string): CursorEntry {
   const invalid = () =>
     new AppError("invalid_request", "Send the nextCursor of the previous page unchanged", {
       details: { field: "cursor" },
@@ -192,9 +216,17 @@ export function decodeCursor(cursor: string, prefix: string): string {
   } catch {
     throw invalid();
   }
-  // deno-lint-ignore no-control-regex
-  if (!entry.startsWith(prefix) || entry.length === prefix.length || /[\u0000]/.test(entry)) {
+  let kind: CursorEntry["kind"];
+  if (entry.length >= 2 && entry[1] === KIND_MARK && (entry[0] === "d" || entry[0] === "f")) {
+    kind = entry[0] === "d" ? "folder" : "file";
+    entry = entry.slice(2);
+  } else {
+    kind = entry.endsWith("/") ? "folder" : "file";
+  }
+  if (!entry.startsWith(prefix) || entry.includes(KIND_MARK)) throw invalid();
+  // A file may be the prefix itself (a key `x/` made by the service role); a folder is below it.
+  if (kind === "folder" && (entry.length === prefix.length || !entry.endsWith("/"))) {
     throw invalid();
   }
-  return entry;
+  return { entry, kind };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AppError } from "../../_shared/app-error.ts";
-import { isTransient, withRetry } from "./retry.ts";
+import { isStorageConflict, isTransient, retryStorageConflicts, withRetry } from "./retry.ts";
 import { mapLimit } from "./uploads.ts";
 
 Deno.test("withRetry retries transient failures and gives up on refusals", async () => {
@@ -52,4 +52,44 @@ Deno.test("mapLimit keeps order and never runs more than the limit at once", asy
   assert.deepEqual(out, [2, 4, 6, 8, 10, 12, 14]);
   assert.equal(peak, 3);
   await assert.rejects(mapLimit([1, 2], 2, () => Promise.reject(new Error("x"))));
+});
+
+Deno.test("isStorageConflict: only a Storage 5xx caused by 40P01 / 40001", () => {
+  const api = (statusCode: string, message: string) => ({
+    __isStorageError: true,
+    name: "StorageApiError",
+    status: Number(statusCode),
+    statusCode,
+    message,
+  });
+  assert.equal(isStorageConflict(api("500", "database error, code: 40P01")), true);
+  assert.equal(isStorageConflict(api("500", "database error, code: 40001")), true);
+  assert.equal(isStorageConflict(api("500", "deadlock detected")), true);
+  assert.equal(isStorageConflict(api("500", "database error, code: P0001")), false);
+  assert.equal(isStorageConflict(api("409", "40P01")), false);
+  assert.equal(isStorageConflict(new Error("database error, code: 40P01")), false);
+});
+
+Deno.test("retryStorageConflicts resends conflicts, throws everything else at once", async () => {
+  const conflict = {
+    __isStorageError: true,
+    name: "StorageApiError",
+    statusCode: "500",
+    message: "database error, code: 40P01",
+  };
+  let calls = 0;
+  assert.equal(
+    await retryStorageConflicts(() => {
+      calls++;
+      return calls < 3 ? Promise.reject(conflict) : Promise.resolve("ok");
+    }),
+    "ok",
+  );
+  assert.equal(calls, 3);
+  calls = 0;
+  await assert.rejects(retryStorageConflicts(() => {
+    calls++;
+    return Promise.reject(new AppError("forbidden", "x"));
+  }));
+  assert.equal(calls, 1);
 });

@@ -39,3 +39,40 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
     }
   }
 }
+
+/**
+ * True for a Storage-API 5xx whose cause was a database conflict the server's own
+ * transaction lost (`database error, code: 40P01` deadlock, `40001` serialization
+ * failure): the server rolled that request back whole, so an idempotent call can
+ * simply be sent again.
+ */
+export function isStorageConflict(error: unknown): boolean {
+  if (typeof error !== "object" || error === null || !("__isStorageError" in error)) {
+    return false;
+  }
+  const e = error as { name?: string; message?: string; statusCode?: string; status?: number };
+  if (e.name !== "StorageApiError") return false;
+  const status = Number.parseInt(e.statusCode ?? "", 10) || e.status || 0;
+  return status >= 500 && /\b(40P01|40001)\b|deadlock|could not serialize/i.test(e.message ?? "");
+}
+
+/**
+ * Runs an idempotent Storage-API call, sending it again (up to `retries` more
+ * times, after a short random wait) when the server answers a database conflict
+ * (see {@link isStorageConflict}). Every other failure is thrown at once.
+ * @example await retryStorageConflicts(() => client.storage.from(b).remove(keys))
+ */
+export async function retryStorageConflicts<T>(
+  fn: () => Promise<T>,
+  retries = 4,
+): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= retries || !isStorageConflict(error)) throw error;
+      const wait = Math.random() * Math.min(25 * 2 ** attempt, 400);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}

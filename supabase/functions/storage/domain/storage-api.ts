@@ -3,11 +3,14 @@
  * with the caller's own JWT (RLS decides) or, for a backend acting for a user,
  * the service-role key. Errors are thrown as supabase-js gives them and mapped
  * by `_shared/storage-errors.ts`. URLs handed to browsers are rewritten onto
- * the public Supabase URL.
+ * the public Supabase URL. Every call here is idempotent (signing, reading,
+ * removing exact keys), so one the server lost to a database deadlock or
+ * serialization failure (a 5xx `database error, code: 40P01`) is sent again.
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { decodeJwt } from "jose";
 import type { Config } from "../../_shared/config.ts";
+import { retryStorageConflicts } from "./retry.ts";
 
 /** A signed upload as the browser needs it. */
 export interface SignedUpload {
@@ -55,11 +58,12 @@ export function createStorageGateway(
 
   return {
     async signUpload(token, bucket, key, upsert) {
-      const { data, error } = await clientFor(token).storage.from(bucket).createSignedUploadUrl(
-        key,
-        { upsert },
-      );
-      if (error) throw error;
+      const data = await retryStorageConflicts(async () => {
+        const { data, error } = await clientFor(token).storage.from(bucket)
+          .createSignedUploadUrl(key, { upsert });
+        if (error) throw error;
+        return data;
+      });
       return {
         signedUrl: publicUrl(data.signedUrl),
         token: data.token,
@@ -67,11 +71,12 @@ export function createStorageGateway(
       };
     },
     async signDownloads(token, bucket, keys, expiresIn) {
-      const { data, error } = await clientFor(token).storage.from(bucket).createSignedUrls(
-        keys,
-        expiresIn,
-      );
-      if (error) throw error;
+      const data = await retryStorageConflicts(async () => {
+        const { data, error } = await clientFor(token).storage.from(bucket)
+          .createSignedUrls(keys, expiresIn);
+        if (error) throw error;
+        return data;
+      });
       return data.map((entry, index) => ({
         key: entry.path ?? keys[index],
         signedUrl: entry.error || !entry.signedUrl ? null : publicUrl(entry.signedUrl),
@@ -79,13 +84,18 @@ export function createStorageGateway(
       }));
     },
     async remove(token, bucket, keys) {
-      const { data, error } = await clientFor(token).storage.from(bucket).remove(keys);
-      if (error) throw error;
+      const data = await retryStorageConflicts(async () => {
+        const { data, error } = await clientFor(token).storage.from(bucket).remove(keys);
+        if (error) throw error;
+        return data;
+      });
       return data.map((row) => row.name);
     },
     async ping() {
-      const { error } = await clientFor(config.serviceRoleKey).storage.listBuckets();
-      if (error) throw error;
+      await retryStorageConflicts(async () => {
+        const { error } = await clientFor(config.serviceRoleKey).storage.listBuckets();
+        if (error) throw error;
+      });
     },
   };
 }

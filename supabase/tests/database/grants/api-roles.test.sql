@@ -12,7 +12,7 @@ select is(
   (select array_agg(p.proname::text order by p.proname) from pg_proc p
     where p.pronamespace = 'stowage'::regnamespace and has_function_privilege('authenticated', p.oid, 'execute')),
   array['acting_home', 'cancel_reservation', 'events_after', 'has_live_reservation', 'home_owner', 'home_prefix',
-    'path_problem', 'quota', 'reserve'],
+    'path_problem', 'put_assistant', 'quota', 'reserve'],
   'authenticated may execute exactly the functions it needs');
 select is(
   (select array_agg(p.proname::text order by p.proname) from pg_proc p
