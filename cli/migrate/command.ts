@@ -19,6 +19,7 @@ import { StorageApi } from "./storage-api.ts";
 import { Progress } from "./progress.ts";
 import { planFile, planSummary, reportSummary, runReport } from "./report.ts";
 import { sha256Hex } from "./key-rules.ts";
+import { formatBytes } from "./format.ts";
 
 /** Runs `stowage migrate <args>`; returns the exit status. */
 export async function run(args: string[]): Promise<number> {
@@ -155,6 +156,16 @@ async function migrate(
   if (!opts.json) console.log(planSummary(plan, false));
 
   const work = plan.items.filter((i) => i.action === "copy" || i.action === "rename");
+  const above = opts.resumableAbove;
+  const viaTus = above === null ? 0 : work.filter((i) => i.size > above).length;
+  if (viaTus > 0) {
+    log(
+      `${viaTus} file(s) above ${formatBytes(above!)} go resumably (TUS, 6 MiB chunks; ` +
+        `an interrupted one continues on a retry or a re-run); ${
+          work.length - viaTus
+        } in one streamed request each.`,
+    );
+  }
   const progress = new Progress(work.length, work.reduce((n, i) => n + i.size, 0));
   const journal = await Journal.open(journalPath!);
   let result;
@@ -165,9 +176,10 @@ async function migrate(
       retries: opts.retries,
       verify: opts.verify,
       deleteAfter: opts.deleteAfter,
+      resumableAbove: opts.resumableAbove,
     }, {
       source,
-      api: new StorageApi(url, serviceKey),
+      api: new StorageApi(url, serviceKey, { tusState: `${planPath}.tus.json` }),
       stored: (b, n) => db.object(b, n),
       journal,
       progress,

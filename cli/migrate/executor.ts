@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   deleteAfter: boolean;
   /** Base backoff in ms (doubles per attempt, with jitter). */
   backoffMs?: number;
+  /** Files above this many bytes go resumably (TUS, 6 MiB chunks); null: every file in one request. */
+  resumableAbove?: number | null;
 }
 
 /** What the executor needs from the outside world. */
@@ -44,6 +46,10 @@ export interface CopiedEntry {
   size: number;
   md5: string;
   renamed: boolean;
+  /** How the bytes went: one streamed request, or TUS chunks (resumable). */
+  via: "put" | "tus";
+  /** For a TUS upload that continued an earlier, interrupted one: the bytes not sent again. */
+  resumedAt?: number;
 }
 
 /** One failed object. */
@@ -190,14 +196,26 @@ async function copyOnce(
     ? chooseContentType(item.source, opened.contentType)
     : item.contentType;
   let sent;
+  const via = opts.resumableAbove != null && item.size > opts.resumableAbove ? "tus" : "put";
+  let resumedAt: number | undefined;
+  const common = {
+    size: item.size,
+    contentType,
+    upsert,
+    sha256: opts.verify === "full",
+    onBytes: (n: number) => deps.progress?.bytes(n),
+  };
   try {
-    sent = await deps.api.upload(opts.bucket, item.target, opened.body, {
-      size: item.size,
-      contentType,
-      upsert,
-      sha256: opts.verify === "full",
-      onBytes: (n) => deps.progress?.bytes(n),
-    });
+    sent = via === "tus"
+      ? await deps.api.uploadResumable(opts.bucket, item.target, opened.body, {
+        ...common,
+        // This source version to this target: another version never continues its bytes.
+        fingerprint: [opts.bucket, item.target, item.source, item.stamp, item.size, upsert].join(
+          "\n",
+        ),
+        onResume: (offset) => resumedAt = offset,
+      })
+      : await deps.api.upload(opts.bucket, item.target, opened.body, common);
   } catch (error) {
     // An earlier attempt (or a killed run) may have committed this very object.
     if (error instanceof StorageError && error.code === "KeyAlreadyExists") {
@@ -212,6 +230,7 @@ async function copyOnce(
           size: item.size,
           md5,
           renamed: item.action === "rename",
+          via,
         };
       }
     }
@@ -253,6 +272,8 @@ async function copyOnce(
     size: item.size,
     md5: sent.md5,
     renamed: item.action === "rename",
+    via,
+    ...(resumedAt === undefined ? {} : { resumedAt }),
   };
 }
 

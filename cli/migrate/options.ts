@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { usageError } from "../lib/errors.ts";
 import { parseS3Url, parseTarget, type S3Location } from "./source.ts";
 import { parseShard, type Shard } from "./shard.ts";
+import { DEFAULT_RESUMABLE_ABOVE } from "./tus.ts";
 
 /** Usage text of `stowage migrate`. */
 export const MIGRATE_USAGE = `Usage: stowage migrate <source> --to <bucket[/prefix]> [options]
@@ -29,6 +30,11 @@ Options:
   --retries <n>            retries of a transient failure, with backoff (default 4)
   --verify etag|full       etag: size + MD5 of the stored object (default);
                            full: also read every copy back and compare SHA-256
+  --resumable-above <size> files above this go resumably with TUS in 6 MiB chunks (an
+                           interrupted file continues where it stopped, on a retry or a
+                           later run of the same plan); others in one streamed request.
+                           Bytes, or with KiB/MiB/GiB/KB/MB/GB; "off" for never
+                           (default 6MiB)
   --delete-after           delete each local source file once its copy is verified
   --shard <i/n>            do only shard i of n (deterministic split by key)
   --db-url <url>           the project's Postgres URL (postgres login; or STOWAGE_DB_URL)
@@ -53,6 +59,8 @@ export interface MigrateOptions {
   concurrency: number;
   retries: number;
   verify: "etag" | "full";
+  /** Files above this many bytes go with TUS; null: none. */
+  resumableAbove: number | null;
   deleteAfter: boolean;
   shard: Shard | null;
   dbUrl: string | undefined;
@@ -75,6 +83,30 @@ function intOption(
   return n;
 }
 
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+};
+
+/** `6MiB` -> 6291456, `500kb` -> 500000, `off` -> null. @throws CliError invalid_usage */
+export function parseSize(name: string, text: string): number | null {
+  if (text.toLowerCase() === "off") return null;
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw usageError(
+      `Cannot use --${name} "${text}": expected a size such as 6MiB, 20MB or 1048576, or off`,
+    );
+  }
+  return Math.floor(Number(m[1]) * unit);
+}
+
 /** Parses `migrate`'s arguments. @throws CliError invalid_usage (exit 2) */
 export function parseMigrateArgs(args: string[]): MigrateOptions | "help" {
   let parsed;
@@ -94,6 +126,7 @@ export function parseMigrateArgs(args: string[]): MigrateOptions | "help" {
         concurrency: { type: "string" },
         retries: { type: "string" },
         verify: { type: "string" },
+        "resumable-above": { type: "string" },
         "delete-after": { type: "boolean", default: false },
         shard: { type: "string" },
         "db-url": { type: "string" },
@@ -140,6 +173,9 @@ export function parseMigrateArgs(args: string[]): MigrateOptions | "help" {
     concurrency: intOption("concurrency", v.concurrency, 8, 1, 256),
     retries: intOption("retries", v.retries, 4, 0, 20),
     verify,
+    resumableAbove: v["resumable-above"] === undefined
+      ? DEFAULT_RESUMABLE_ABOVE
+      : parseSize("resumable-above", v["resumable-above"]),
     deleteAfter: v["delete-after"],
     shard: v.shard === undefined ? null : parseShard(v.shard),
     dbUrl: v["db-url"],

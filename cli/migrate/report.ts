@@ -139,7 +139,14 @@ export interface RunReport {
     deleted: number;
   };
   bytesCopied: number;
-  copied: { source: string; target: string; size: number; md5: string }[];
+  copied: {
+    source: string;
+    target: string;
+    size: number;
+    md5: string;
+    via: "put" | "tus";
+    resumedAt?: number;
+  }[];
   renamed: { source: string; target: string }[];
   skipped: { source: string; target: string; code: string }[];
   refused: { source: string; target: string; code: string; message: string }[];
@@ -169,6 +176,8 @@ export function runReport(plan: PlanFile, result: ExecuteResult, startedAt: stri
     target: c.target,
     size: c.size,
     md5: c.md5,
+    via: c.via,
+    ...(c.resumedAt === undefined ? {} : { resumedAt: c.resumedAt }),
   }));
   const byKey = (
     a: { source: string },

@@ -4,10 +4,13 @@
  * body is not checked, STORAGE_API_FACTS §1.1), read-back for `--verify full`, removal.
  *
  * Uploads go through `node:http` because `fetch` drops Content-Length on stream bodies.
+ * Large files go resumably with TUS (`uploadResumable`, tus.ts).
  */
 import http from "node:http";
 import https from "node:https";
 import { createHash, type Hash } from "node:crypto";
+import type * as tus from "tus-js-client";
+import { FileUrlStorage, uploadResumable } from "./tus.ts";
 
 /** A refused or failed Storage API call. */
 export class StorageError extends Error {
@@ -66,17 +69,56 @@ export class StorageApi {
   readonly #base: string;
   readonly #key: string;
   readonly #idleMs: number;
+  readonly #urlStorage: tus.UrlStorage;
 
   /**
    * @param url project URL (`http://127.0.0.1:54321`)
    * @param serviceRoleKey the service_role key
    * @param options `idleTimeoutMs`: an upload whose socket sees no traffic this long fails
-   *   as a transient `network_error` (retried) instead of hanging the run (default 120 s)
+   *   as a transient `network_error` (retried) instead of hanging the run (default 120 s);
+   *   `tusState`: the JSON file where resumable uploads' URLs are kept, so a later run
+   *   continues them (default: kept in memory, for retries within the run)
    */
-  constructor(url: string, serviceRoleKey: string, options: { idleTimeoutMs?: number } = {}) {
+  constructor(
+    url: string,
+    serviceRoleKey: string,
+    options: { idleTimeoutMs?: number; tusState?: string } = {},
+  ) {
     this.#base = `${url.replace(/\/+$/, "")}/storage/v1`;
     this.#key = serviceRoleKey;
     this.#idleMs = options.idleTimeoutMs ?? 120_000;
+    this.#urlStorage = new FileUrlStorage(options.tusState ?? null);
+  }
+
+  /**
+   * Uploads `body` (exactly `size` bytes) resumably with TUS in 6 MiB chunks, hashing what
+   * is sent; an earlier upload under the same `fingerprint` (this run's failed attempt, or an
+   * interrupted run with the same `tusState`) continues from the server's offset.
+   * @throws StorageError (`source_changed` when the source yields another size)
+   */
+  uploadResumable(
+    bucket: string,
+    key: string,
+    body: ReadableStream<Uint8Array>,
+    opts: {
+      size: number;
+      contentType: string;
+      upsert: boolean;
+      sha256: boolean;
+      fingerprint: string;
+      onBytes?: (n: number) => void;
+      onResume?: (offset: number) => void;
+    },
+  ): Promise<SentDigest> {
+    return uploadResumable({
+      ...opts,
+      storageBase: this.#base,
+      serviceKey: this.#key,
+      bucket,
+      key,
+      body,
+      urlStorage: this.#urlStorage,
+    });
   }
 
   /**

@@ -11,9 +11,14 @@
  * });
  * await stowage.upload(file, { bucket: "audiofiles", path: `book/1/1/${file.name}`,
  *   onProgress: (p) => bar.value = p.fraction });
+ * // Large files (above 6 MiB) go resumably (TUS); to pause and resume, start them:
+ * const handle = stowage.startUpload(file, { bucket: "audiofiles", path: file.name });
+ * pause.onclick = () => handle.state === "paused" ? handle.resume() : handle.pause();
+ * await handle.done;
  */
 import { type AssistantsClient, assistantsClient } from "./assistants.ts";
 import type { TokenSource, Transport } from "./http.ts";
+import type { UploadHandle, UrlStorage } from "./resumable.ts";
 import * as storage from "./storage.ts";
 import type {
   DeleteObjectsRequest,
@@ -27,12 +32,20 @@ import type {
 
 export { StowageError, type StowageErrorCode } from "./errors.ts";
 export type { Progress } from "./put.ts";
+export {
+  memoryUrlStorage,
+  RESUMABLE_THRESHOLD,
+  type UploadHandle,
+  type UploadState,
+  type UrlStorage,
+} from "./resumable.ts";
 export type { TokenSource } from "./http.ts";
 export type { AssistantsClient } from "./assistants.ts";
 export type {
   DeleteFolderOptions,
   FolderProgress,
   ManyFile,
+  ResumableConfig,
   UploadManyOptions,
   UploadManyResult,
   UploadOptions,
@@ -52,12 +65,30 @@ export interface StowageOptions {
   functionsUrl?: string;
   /** A fetch to use (default the global one). */
   fetch?: typeof fetch;
+  /** Files above this many bytes upload resumably (TUS) unless `resumable` says (default 6 MiB). */
+  resumableThreshold?: number;
+  /**
+   * Where resumable uploads are remembered, to continue one after a page reload
+   * (tus-js-client's URL storage; default localStorage in a browser, none elsewhere).
+   */
+  urlStorage?: UrlStorage;
+  /** Delays in ms between tus-js-client's retries of a failed chunk (default `[0, 1000, 3000, 5000]`). */
+  retryDelays?: number[];
 }
 
 /** The client: every method throws {@link StowageError} on failure. */
 export interface Stowage {
-  /** Reserves quota, then PUTs the file to its signed URL, reporting progress. */
+  /**
+   * Reserves quota, then PUTs the file to its signed URL, reporting progress; a file above
+   * `resumableThreshold` (or with `resumable: true`) goes with TUS in 6 MiB chunks.
+   */
   upload(file: Blob, options: storage.UploadOptions): Promise<storage.UploadResult>;
+  /**
+   * Starts a resumable (TUS) upload; the handle pauses, resumes and aborts it, and
+   * `handle.done` gives the result. An unfinished upload of the same File to the same path
+   * (remembered in `urlStorage`) continues where it stopped.
+   */
+  startUpload(file: Blob, options: storage.UploadOptions): UploadHandle<storage.UploadResult>;
   /** Reserves up to 100 files all-or-nothing, then PUTs them in parallel. */
   uploadMany(
     files: storage.ManyFile[],
@@ -92,9 +123,15 @@ export function createStowage(options: StowageOptions): Stowage {
     apiKey: options.apiKey,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   };
+  const resumable: storage.ResumableConfig = {
+    threshold: options.resumableThreshold,
+    urlStorage: options.urlStorage,
+    retryDelays: options.retryDelays,
+  };
   return {
-    upload: (file, o) => storage.upload(t, file, o),
-    uploadMany: (files, o) => storage.uploadMany(t, files, o),
+    upload: (file, o) => storage.upload(t, file, o, resumable),
+    startUpload: (file, o) => storage.startUpload(t, file, o, resumable),
+    uploadMany: (files, o) => storage.uploadMany(t, files, o, resumable),
     list: (q, signal) => storage.list(t, q, signal),
     listAll: (q, signal) => storage.listAll(t, q, signal),
     deleteFiles: (body) => storage.deleteFiles(t, body),

@@ -1,11 +1,18 @@
 /**
  * @module The storage function's calls: uploads (reserve, then PUT with
- * progress), listing (one page or every page), deletion of files and whole
+ * progress; or, for large files, resumably with TUS), listing (one page or every page), deletion of files and whole
  * folders, signed download links and the quota.
  */
 import { StowageError } from "./errors.ts";
 import { call, type Transport } from "./http.ts";
 import { type Progress, putToSignedUrl } from "./put.ts";
+import {
+  RESUMABLE_THRESHOLD,
+  type ResumableReservation,
+  startResumable,
+  type UploadHandle,
+  type UrlStorage,
+} from "./resumable.ts";
 import type {
   BatchUploadResponse,
   DeleteFolderRequest,
@@ -31,6 +38,21 @@ export interface UploadOptions {
   upsert?: boolean;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
+  /**
+   * Upload with TUS (resumable, in 6 MiB chunks) instead of one PUT. Default: for files
+   * above the client's `resumableThreshold` (6 MiB).
+   */
+  resumable?: boolean;
+}
+
+/** How the client uploads resumably (from {@link StowageOptions}). */
+export interface ResumableConfig {
+  /** Files above this many bytes go resumably when `resumable` is not given (default 6 MiB). */
+  threshold?: number;
+  /** tus-js-client's URL storage, to resume after a reload (default: localStorage in browsers). */
+  urlStorage?: UrlStorage;
+  /** Delays between tus-js-client's retries of a failed request. */
+  retryDelays?: number[];
 }
 
 /** A finished upload. */
@@ -56,6 +78,92 @@ async function cancelQuietly(t: Transport, bucket: string, path: string): Promis
     // The reservation lapses by itself; the caller still gets the PUT's error.
     return error;
   }
+}
+
+function resultOf(r: Upload): UploadResult {
+  const { bucket, path, key, size, contentType } = r;
+  return { bucket, path, key, size, contentType };
+}
+
+function wantsResumable(file: Blob, o: { resumable?: boolean }, cfg: ResumableConfig): boolean {
+  return o.resumable ?? file.size > (cfg.threshold ?? RESUMABLE_THRESHOLD);
+}
+
+async function reserveResumable(
+  t: Transport,
+  body: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<ResumableReservation> {
+  const r = await call<Upload>(t, "storage", {
+    method: "POST",
+    path: "/uploads",
+    body: { ...body, resumable: true },
+    signal,
+  });
+  return withResumable(r);
+}
+
+function withResumable(r: Upload): ResumableReservation {
+  if (!r.resumable) {
+    throw new StowageError(
+      "unexpected_response",
+      `Cannot upload "${r.path}" resumably: the answer has no "resumable" (an older function?)`,
+      0,
+    );
+  }
+  return r as ResumableReservation;
+}
+
+/** Wraps a reservation handle into one that yields the {@link UploadResult}. */
+function handleOf(
+  h: UploadHandle<ResumableReservation>,
+  signal?: AbortSignal,
+): UploadHandle<UploadResult> {
+  if (signal) {
+    if (signal.aborted) h.abort();
+    else signal.addEventListener("abort", () => h.abort(), { once: true });
+  }
+  return {
+    done: h.done.then(resultOf),
+    get state() {
+      return h.state;
+    },
+    get resumedFrom() {
+      return h.resumedFrom;
+    },
+    pause: () => h.pause(),
+    resume: () => h.resume(),
+    abort: () => h.abort(),
+  };
+}
+
+/**
+ * Starts a resumable (TUS) upload and returns at once with a handle to pause, resume or
+ * abort it; `handle.done` settles with the result. Reserves like {@link upload}, with
+ * `resumable: true`; an earlier, unfinished upload of the same File to the same path is
+ * continued from where it stopped (found in the URL storage: localStorage in a browser).
+ */
+export function startUpload(
+  t: Transport,
+  file: Blob,
+  o: UploadOptions,
+  cfg: ResumableConfig = {},
+): UploadHandle<UploadResult> {
+  const upsert = o.upsert ?? false;
+  const body = {
+    bucket: o.bucket,
+    path: o.path,
+    size: file.size,
+    contentType: typeOf(file, o.contentType),
+    upsert,
+  };
+  return handleOf(
+    startResumable(file, {
+      reserve: (signal) => reserveResumable(t, body, signal),
+      cancel: () => cancelQuietly(t, o.bucket, o.path),
+    }, { onProgress: o.onProgress, urlStorage: cfg.urlStorage, retryDelays: cfg.retryDelays }),
+    o.signal,
+  );
 }
 
 /**
@@ -97,9 +205,16 @@ export async function transfer(
 /**
  * Uploads one file: reserves quota (`POST /uploads`, which refuses with
  * `quota_exceeded`, `file_too_large`, `unsupported_media_type`,
- * `already_exists`...), then PUTs the bytes to the signed URL.
+ * `already_exists`...), then PUTs the bytes to the signed URL, or, for a
+ * large file (or `resumable: true`), sends them with TUS ({@link startUpload}).
  */
-export async function upload(t: Transport, file: Blob, o: UploadOptions): Promise<UploadResult> {
+export async function upload(
+  t: Transport,
+  file: Blob,
+  o: UploadOptions,
+  cfg: ResumableConfig = {},
+): Promise<UploadResult> {
+  if (wantsResumable(file, o, cfg)) return await startUpload(t, file, o, cfg).done;
   const upsert = o.upsert ?? false;
   const reservation = await call<Upload>(t, "storage", {
     method: "POST",
@@ -131,6 +246,8 @@ export interface UploadManyOptions {
   concurrency?: number;
   onProgress?: (path: string, progress: Progress) => void;
   signal?: AbortSignal;
+  /** As {@link UploadOptions.resumable}, for every file (default: by size). */
+  resumable?: boolean;
 }
 
 /** Outcome of {@link uploadMany}: every file is either uploaded or failed. */
@@ -147,8 +264,10 @@ export async function uploadMany(
   t: Transport,
   files: ManyFile[],
   o: UploadManyOptions,
+  cfg: ResumableConfig = {},
 ): Promise<UploadManyResult> {
   const upsert = o.upsert ?? false;
+  const resumable = files.map((f) => wantsResumable(f.file, o, cfg));
   const { uploads } = await call<BatchUploadResponse>(t, "storage", {
     method: "POST",
     path: "/uploads/batch",
@@ -160,6 +279,7 @@ export async function uploadMany(
         size: f.file.size,
         contentType: typeOf(f.file, f.contentType),
       })),
+      resumable: resumable.some(Boolean),
     },
     signal: o.signal,
   });
@@ -171,7 +291,9 @@ export async function uploadMany(
       const onProgress = o.onProgress && ((p: Progress) => o.onProgress!(files[i].path, p));
       try {
         result.uploaded.push(
-          await transfer(t, uploads[i], files[i].file, upsert, onProgress, o.signal),
+          resumable[i]
+            ? await resumeBatchItem(t, uploads[i], files[i], upsert, cfg, onProgress, o.signal)
+            : await transfer(t, uploads[i], files[i].file, upsert, onProgress, o.signal),
         );
       } catch (error) {
         const e = error instanceof StowageError
@@ -184,6 +306,37 @@ export async function uploadMany(
   const n = Math.max(1, Math.min(o.concurrency ?? 3, files.length));
   await Promise.all(Array.from({ length: n }, worker));
   return result;
+}
+
+/** Sends one file of a batch with TUS, under the batch's reservation (renewed alone if need be). */
+function resumeBatchItem(
+  t: Transport,
+  reservation: Upload,
+  f: ManyFile,
+  upsert: boolean,
+  cfg: ResumableConfig,
+  onProgress?: (progress: Progress) => void,
+  signal?: AbortSignal,
+): Promise<UploadResult> {
+  let first: Upload | null = reservation;
+  const body = {
+    bucket: reservation.bucket,
+    path: reservation.path,
+    size: reservation.size,
+    contentType: reservation.contentType,
+    upsert,
+  };
+  return handleOf(
+    startResumable(f.file, {
+      reserve: (s) => {
+        const r = first;
+        first = null;
+        return r ? Promise.resolve(withResumable(r)) : reserveResumable(t, body, s);
+      },
+      cancel: () => cancelQuietly(t, reservation.bucket, reservation.path),
+    }, { onProgress, urlStorage: cfg.urlStorage, retryDelays: cfg.retryDelays }),
+    signal,
+  ).done;
 }
 
 /** Lists one page of a folder (`GET /objects`). */

@@ -39,6 +39,8 @@ export type BatchUploadRequest = z.input<typeof BatchBody>;
 export type CancelUploadRequest = z.input<typeof CancelBody>;
 /** A reserved, signed upload (`POST /uploads` answer, one item of the batch answer). */
 export type Upload = z.output<typeof UploadResponse>;
+/** What a TUS client needs for a reserved file (`resumable` of an {@link Upload}). */
+export type ResumableUpload = NonNullable<Upload["resumable"]>;
 /** `POST /uploads/batch` answer. */
 export interface BatchUploadResponse {
   uploads: Upload[];

@@ -71,6 +71,8 @@ export function explain(error: unknown, fileName?: string): string {
       return "Your session has expired or the token is invalid: sign in again.";
     case "network_error":
       return "Cannot reach the server: check your connection and try again.";
+    case "aborted":
+      return "Cancelled.";
     default:
       return `${error.message} (${error.code}, HTTP ${error.status})`;
   }

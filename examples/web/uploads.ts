@@ -1,9 +1,17 @@
 /**
  * @module The page's upload area: a drop zone and a file input; each file
  * gets a row with a progress bar, then "Uploaded" or the server's refusal in
- * words. Files upload one by one into the folder shown.
+ * words. Files upload one by one into the folder shown. A file above 6 MiB
+ * goes resumably (TUS, 6 MiB chunks) and its row has Pause/Resume and Cancel
+ * buttons; an upload broken off (a closed tab, a lost connection) continues
+ * where it stopped when the same file is chosen again for the same folder.
  */
-import type { Stowage } from "../../clients/js/mod.ts";
+import {
+  RESUMABLE_THRESHOLD,
+  type Stowage,
+  type UploadHandle,
+  type UploadResult,
+} from "../../clients/js/mod.ts";
 import { byId, h } from "./dom.ts";
 import { explain, formatBytes } from "./format.ts";
 
@@ -15,9 +23,17 @@ export interface UploadTarget {
   onFailed: () => Promise<void> | void;
 }
 
-function row(file: File): { li: HTMLLIElement; bar: HTMLProgressElement; status: HTMLElement } {
+interface Row {
+  li: HTMLLIElement;
+  bar: HTMLProgressElement;
+  status: HTMLElement;
+  actions: HTMLElement;
+}
+
+function row(file: File): Row {
   const bar = h("progress", { max: "1", value: "0" });
   const status = h("span", { class: "status" }, "Waiting…");
+  const actions = h("span", { class: "actions" });
   const li = h(
     "li",
     { class: "upload", "data-name": file.name, "data-state": "waiting" },
@@ -25,25 +41,63 @@ function row(file: File): { li: HTMLLIElement; bar: HTMLProgressElement; status:
     h("span", { class: "size muted" }, formatBytes(file.size)),
     bar,
     status,
+    actions,
   );
-  return { li, bar, status };
+  return { li, bar, status, actions };
+}
+
+/** Pause/Resume and Cancel buttons for a resumable upload. */
+function controls(r: Row, handle: UploadHandle<UploadResult>): void {
+  const pause = h("button", { type: "button", class: "pause" }, "Pause");
+  const cancel = h("button", { type: "button", class: "cancel" }, "Cancel");
+  pause.onclick = async () => {
+    if (handle.state === "paused") {
+      handle.resume();
+      r.li.dataset.state = "uploading";
+      pause.textContent = "Pause";
+      return;
+    }
+    pause.disabled = true;
+    await handle.pause();
+    pause.disabled = false;
+    if ((handle.state as string) !== "paused") return; // it finished meanwhile
+    r.li.dataset.state = "paused";
+    pause.textContent = "Resume";
+    r.status.textContent = `Paused at ${Math.round(r.bar.value * 100)} %`;
+  };
+  cancel.onclick = () => handle.abort();
+  r.actions.replaceChildren(pause, cancel);
 }
 
 async function uploadOne(stowage: Stowage, file: File, target: UploadTarget): Promise<void> {
-  const { li, bar, status } = row(file);
+  const r = row(file);
+  const { li, bar, status } = r;
   byId("uploads").prepend(li);
   li.dataset.state = "uploading";
   status.textContent = "Reserving…";
+  const options = {
+    bucket: target.bucket(),
+    path: target.prefix() + file.name,
+    onProgress: (p: { fraction: number }) => {
+      bar.value = p.fraction;
+      li.dataset.progress = String(Math.round(p.fraction * 100));
+      if (li.dataset.state !== "paused") status.textContent = `${Math.round(p.fraction * 100)} %`;
+    },
+  };
   try {
-    await stowage.upload(file, {
-      bucket: target.bucket(),
-      path: target.prefix() + file.name,
-      onProgress: (p) => {
-        bar.value = p.fraction;
-        li.dataset.progress = String(Math.round(p.fraction * 100));
-        status.textContent = `${Math.round(p.fraction * 100)} %`;
-      },
-    });
+    if (file.size > RESUMABLE_THRESHOLD) {
+      li.dataset.resumable = "true";
+      const handle = stowage.startUpload(file, options);
+      controls(r, handle);
+      try {
+        await handle.done;
+      } finally {
+        r.actions.replaceChildren();
+        if (handle.resumedFrom > 0) li.dataset.resumedFrom = String(handle.resumedFrom);
+      }
+    } else {
+      await stowage.upload(file, { ...options, resumable: false });
+    }
     li.dataset.state = "done";
     status.textContent = "Uploaded";
     await target.onUploaded();

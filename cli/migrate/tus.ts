@@ -1,0 +1,261 @@
+/**
+ * @module Resumable (TUS) uploads of large files for `stowage migrate`, with tus-js-client
+ * against the Storage API's TUS endpoint (`/storage/v1/upload/resumable`, as the service role):
+ * 6 MiB chunks, so a dropped connection costs one chunk, not the file. The upload URL of each
+ * file is kept in a small JSON file beside the journal (by source version and target), so a
+ * retry, or a later run after an interruption, continues where the server stopped: the bytes
+ * before that offset are read from the source again (to hash them) but not sent.
+ */
+import * as tus from "tus-js-client";
+import { createHash, type Hash } from "node:crypto";
+import { type SentDigest, StorageError, storageErrorFrom } from "./storage-api.ts";
+
+/** The chunk size Supabase Storage requires of TUS clients. */
+export const TUS_CHUNK_SIZE = 6 * 1024 * 1024;
+/** Files above this size go with TUS unless `--resumable-above` says otherwise. */
+export const DEFAULT_RESUMABLE_ABOVE = 6 * 1024 * 1024;
+
+/**
+ * Serves tus-js-client's slices from a web stream read once, in order: every byte is hashed as
+ * it is read, the bytes before a resumed offset are read and hashed but not sent, and the last
+ * slice is kept so a failed chunk can be sent again.
+ */
+class StreamSlices {
+  readonly size: number;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #hashes: Hash[];
+  /** Bytes read from the stream so far. */
+  #read = 0;
+  /** Read bytes not yet dropped, starting at #heldFrom. */
+  #held: Uint8Array[] = [];
+  #heldFrom = 0;
+  /** Set when the source is not the size planned. */
+  failure: StorageError | null = null;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, size: number, hashes: Hash[]) {
+    this.size = size;
+    this.#reader = reader;
+    this.#hashes = hashes;
+  }
+
+  async slice(start: number, end: number): Promise<{ value: Uint8Array; done: boolean }> {
+    end = Math.min(end, this.size);
+    if (start < this.#heldFrom) {
+      throw new StorageError(
+        "tus_offset",
+        0,
+        `Cannot go back to byte ${start} of the source`,
+        true,
+      );
+    }
+    while (this.#read < end) {
+      const { value, done } = await this.#reader.read();
+      if (done) throw this.#changed(this.#read);
+      for (const h of this.#hashes) h.update(value);
+      this.#read += value.byteLength;
+      if (this.#read > this.size) throw this.#changed(this.#read);
+      this.#held.push(value);
+    }
+    if (end === this.size) {
+      const { done } = await this.#reader.read();
+      if (!done) throw this.#changed(this.size + 1);
+    }
+    const all = concat(this.#held);
+    const value = all.slice(start - this.#heldFrom, end - this.#heldFrom);
+    // Keep only this slice: tus-js-client never asks for bytes before it again.
+    this.#held = [all.subarray(start - this.#heldFrom)];
+    this.#heldFrom = start;
+    return { value: Object.assign(value, { size: value.byteLength }), done: end >= this.size };
+  }
+
+  #changed(seen: number): StorageError {
+    this.failure = new StorageError(
+      "source_changed",
+      0,
+      `Source has ${
+        seen > this.size ? "more than" : "only"
+      } ${seen} bytes, planned ${this.size}: run the plan again`,
+      false,
+    );
+    return this.failure;
+  }
+
+  close(): void {
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** tus-js-client's URL storage in a JSON file, or in memory (one process; writes are serialized). */
+export class FileUrlStorage implements tus.UrlStorage {
+  readonly #path: string | null;
+  #entries: Record<string, tus.PreviousUpload & { fingerprint: string }> | null = null;
+  #writing: Promise<void> = Promise.resolve();
+  #n = 0;
+
+  /** @param path the JSON file (created when the first upload is remembered); null: memory only */
+  constructor(path: string | null) {
+    this.#path = path;
+  }
+
+  async #load() {
+    if (this.#entries) return this.#entries;
+    if (this.#path === null) return this.#entries = {};
+    try {
+      this.#entries = JSON.parse(await Deno.readTextFile(this.#path));
+    } catch {
+      this.#entries = {};
+    }
+    return this.#entries!;
+  }
+
+  #save(): Promise<void> {
+    const path = this.#path;
+    if (path === null) return Promise.resolve();
+    const text = JSON.stringify(this.#entries, null, 1) + "\n";
+    this.#writing = this.#writing.then(() => Deno.writeTextFile(path, text));
+    return this.#writing;
+  }
+
+  async findAllUploads(): Promise<tus.PreviousUpload[]> {
+    return Object.values(await this.#load());
+  }
+
+  async findUploadsByFingerprint(fingerprint: string): Promise<tus.PreviousUpload[]> {
+    return Object.values(await this.#load()).filter((e) => e.fingerprint === fingerprint);
+  }
+
+  async removeUpload(key: string): Promise<void> {
+    const entries = await this.#load();
+    if (!(key in entries)) return;
+    delete entries[key];
+    await this.#save();
+  }
+
+  async addUpload(fingerprint: string, upload: tus.PreviousUpload): Promise<string> {
+    const entries = await this.#load();
+    const key = `tus::${fingerprint}::${Date.now()}-${++this.#n}`;
+    entries[key] = { ...upload, urlStorageKey: key, fingerprint };
+    await this.#save();
+    return key;
+  }
+}
+
+/** One resumable upload. */
+export interface TusUpload {
+  /** `<project>/storage/v1` */
+  storageBase: string;
+  serviceKey: string;
+  bucket: string;
+  key: string;
+  body: ReadableStream<Uint8Array>;
+  size: number;
+  contentType: string;
+  upsert: boolean;
+  sha256: boolean;
+  /** Identifies this source version and target: an upload stored under it is continued. */
+  fingerprint: string;
+  urlStorage: tus.UrlStorage;
+  onBytes?: (n: number) => void;
+  /** Called when the upload continues an earlier one, with the server's offset. */
+  onResume?: (offset: number) => void;
+}
+
+/** Maps tus-js-client's failure to a {@link StorageError} (transient for 5xx, 408/423/429, network). */
+function errorOf(error: unknown, key: string): StorageError {
+  if (error instanceof StorageError) return error;
+  const response = (error as tus.DetailedError | null)?.originalResponse ?? null;
+  if (!response) {
+    const cause = (error as tus.DetailedError | null)?.causingError ?? error;
+    return new StorageError(
+      "network_error",
+      0,
+      `Cannot upload "${key}": ${cause instanceof Error ? cause.message : String(cause)}`,
+      true,
+      error,
+    );
+  }
+  const status = response.getStatus();
+  const text = (response.getBody() ?? "").trim();
+  const e = storageErrorFrom(status, text, `upload "${key}" (TUS)`);
+  if (status === 409) {
+    return new StorageError("KeyAlreadyExists", 409, e.message, false, error);
+  }
+  const coded = text.match(/^([a-z][a-z_]+): /);
+  return coded ? new StorageError(coded[1], status, e.message, e.transient, error) : e;
+}
+
+/**
+ * Uploads with TUS in 6 MiB chunks, hashing what the source yields; continues an earlier upload
+ * stored under the same fingerprint. tus-js-client does not retry here: the executor does, and
+ * its retry continues from the server's offset.
+ * @throws StorageError (`source_changed` when the source yields another size)
+ */
+export function uploadResumable(u: TusUpload): Promise<SentDigest> {
+  const md5 = createHash("md5");
+  const sha = u.sha256 ? createHash("sha256") : null;
+  const reader = u.body.getReader();
+  const source = new StreamSlices(reader, u.size, sha ? [md5, sha] : [md5]);
+  let reported = 0;
+  let headSeen = false;
+  return new Promise<SentDigest>((resolve, reject) => {
+    // The "file" is only handed to our fileReader, which serves the slices from the stream.
+    const upload = new tus.Upload(reader, {
+      endpoint: `${u.storageBase}/upload/resumable`,
+      headers: {
+        authorization: `Bearer ${u.serviceKey}`,
+        apikey: u.serviceKey,
+        "x-upsert": u.upsert ? "true" : "false",
+      },
+      chunkSize: TUS_CHUNK_SIZE,
+      uploadSize: u.size,
+      metadata: {
+        bucketName: u.bucket,
+        objectName: u.key,
+        contentType: u.contentType,
+        cacheControl: "3600",
+      },
+      retryDelays: [],
+      urlStorage: u.urlStorage,
+      removeFingerprintOnSuccess: true,
+      fingerprint: () => Promise.resolve(u.fingerprint),
+      fileReader: { openFile: () => Promise.resolve(source) },
+      onAfterResponse(req, res) {
+        if (req.getMethod() !== "HEAD" || headSeen) return;
+        headSeen = true;
+        const offset = Number(res.getHeader("Upload-Offset"));
+        if (res.getStatus() === 200 && offset > 0) u.onResume?.(offset);
+      },
+      onProgress(sent) {
+        if (sent > reported) {
+          u.onBytes?.(sent - reported);
+          reported = sent;
+        }
+      },
+      onSuccess() {
+        source.close();
+        if (reported < u.size) u.onBytes?.(u.size - reported);
+        resolve({ md5: md5.digest("hex"), ...(sha ? { sha256: sha.digest("hex") } : {}) });
+      },
+      onError(error) {
+        source.close();
+        reject(source.failure ?? errorOf(error, u.key));
+      },
+    });
+    upload.findPreviousUploads().then((previous) => {
+      const same = previous.find((p) => p.size === u.size && p.uploadUrl);
+      if (same) upload.resumeFromPreviousUpload(same);
+      upload.start();
+    }, (error) => reject(errorOf(error, u.key)));
+  });
+}
