@@ -239,7 +239,7 @@ Deno.test({
           return new Response("not found", { status: 404 });
         }
       });
-      const origin = `http://127.0.0.1:${server.addr.port}`;
+      const origin = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
 
       // A new account, made through supabase-js (the stack's Auth, email and password).
       const email = `fresh-${crypto.randomUUID().slice(0, 8)}@test.example`;
