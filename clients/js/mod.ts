@@ -4,7 +4,7 @@
  * and one error class, {@link StowageError}.
  *
  * @example
- * import { createStowage } from "./clients/js/mod.ts";
+ * import { createStowage } from "@stowage/client";
  * const stowage = createStowage({
  *   url: "https://<project>.supabase.co",
  *   getToken: async () => (await supabase.auth.getSession()).data.session?.access_token,
