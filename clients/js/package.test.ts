@@ -312,11 +312,17 @@ Deno.test("the npm package: packed, installed in a new Node project, type-checke
 
     await t.step("the installed types import nothing outside the package", async () => {
       for await (const entry of Deno.readDir(dist)) {
+        // The JavaScript may import the package's one runtime dependency; the types import none.
+        const external = entry.name.endsWith(".d.ts") ? [] : ["tus-js-client"];
         const text = (await Deno.readTextFile(join(dist, entry.name)))
           .replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
         const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)]
           .map((m) => m[1]);
-        assert.deepEqual(specifiers.filter((s) => !/^\.\/[a-z-]+\.js$/.test(s)), [], entry.name);
+        assert.deepEqual(
+          specifiers.filter((s) => !/^\.\/[a-z-]+\.js$/.test(s) && !external.includes(s)),
+          [],
+          entry.name,
+        );
         assert.doesNotMatch(text, /supabase\/functions|\bzod\b|\bDeno\./, entry.name);
       }
     });

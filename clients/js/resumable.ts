@@ -14,8 +14,28 @@ import type { ResumableUpload, Upload } from "./types.ts";
 /** Files above this size (6 MiB, one TUS chunk) upload resumably unless told otherwise. */
 export const RESUMABLE_THRESHOLD = 6 * 1024 * 1024;
 
-/** Where tus-js-client remembers upload URLs (by file fingerprint) to resume them later. */
-export type UrlStorage = tus.UrlStorage;
+/** An upload remembered in a {@link UrlStorage} (tus-js-client's `PreviousUpload`). */
+export interface PreviousUpload {
+  size: number | null;
+  metadata: { [key: string]: string };
+  creationTime: string;
+  urlStorageKey: string;
+  uploadUrl: string | null;
+  parallelUploadUrls: string[] | null;
+}
+
+/**
+ * Where tus-js-client remembers upload URLs (by file fingerprint) to resume them later: the
+ * shape of its `UrlStorage`, spelled out here so the client's types stand alone (tus-js-client's
+ * own declarations need Node's types).
+ */
+export interface UrlStorage {
+  findAllUploads(): Promise<PreviousUpload[]>;
+  findUploadsByFingerprint(fingerprint: string): Promise<PreviousUpload[]>;
+  removeUpload(urlStorageKey: string): Promise<void>;
+  /** Returns the key under which the upload is stored (for removing it). */
+  addUpload(fingerprint: string, upload: PreviousUpload): Promise<string>;
+}
 
 /** The state of a {@link UploadHandle}. */
 export type UploadState = "reserving" | "uploading" | "paused" | "done" | "failed";
@@ -251,7 +271,7 @@ export function startResumable<R extends ResumableReservation>(
  * off continue while the process lives. Browsers get localStorage by default.
  */
 export function memoryUrlStorage(): UrlStorage {
-  const entries = new Map<string, tus.PreviousUpload & { fingerprint: string }>();
+  const entries = new Map<string, PreviousUpload & { fingerprint: string }>();
   let n = 0;
   return {
     findAllUploads: () => Promise.resolve([...entries.values()]),
