@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   file_too_large: 413,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  too_many_reservations: 429,
   quota_exceeded: 507,
   internal_error: 500,
   storage_unavailable: 502,

@@ -13,6 +13,12 @@ const ROWS: [string, string, number, string][] = [
   ["SW409", "already_exists: a.txt", 409, "already_exists"],
   ["SW413", "file_too_large: 60 MB > 50 MB", 413, "file_too_large"],
   ["SW415", "unsupported_media_type: application/pdf", 415, "unsupported_media_type"],
+  [
+    "SW429",
+    "too_many_reservations: you hold 1000 upload reservations",
+    429,
+    "too_many_reservations",
+  ],
   ["SW507", "quota_exceeded: 512 MiB of 500 MiB", 507, "quota_exceeded"],
   ["42501", "permission denied for table x", 403, "forbidden"],
   ["23505", "duplicate key", 409, "already_exists"],

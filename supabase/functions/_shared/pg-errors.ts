@@ -41,6 +41,7 @@ export const SQLSTATES: Record<string, SqlStateRule> = {
   SW409: { code: "already_exists", alternatives: ["assistant_taken"], exposeMessage: true },
   SW413: { code: "file_too_large", exposeMessage: true },
   SW415: { code: "unsupported_media_type", exposeMessage: true },
+  SW429: { code: "too_many_reservations", exposeMessage: true },
   SW507: { code: "quota_exceeded", exposeMessage: true },
   "42501": {
     code: "forbidden",
