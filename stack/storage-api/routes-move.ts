@@ -53,7 +53,8 @@ export async function moveObject(ctx: Ctx): Promise<Response> {
   }
 
   const row = await findObject(ctx, ctx.serviceScope(), bucket, source);
-  const written = await ctx.api.disk.copy(
+  const written = await copyBytes(
+    ctx,
     { bucket, key: source, version: row.version ?? "" },
     { bucket: destBucket, key: dest, version: newVersion },
   );
@@ -105,7 +106,8 @@ export async function copyObject(ctx: Ctx): Promise<Response> {
   }, upsert);
 
   const version = crypto.randomUUID();
-  const written = await ctx.api.disk.copy(
+  const written = await copyBytes(
+    ctx,
     { bucket, key: source, version: src.version ?? "" },
     { bucket: destBucket, key: dest, version },
   );
@@ -126,6 +128,27 @@ export async function copyObject(ctx: Ctx): Promise<Response> {
   }
   if (result.previousVersion) await ctx.api.disk.remove(destBucket, dest, result.previousVersion);
   return json({ Key: `${destBucket}/${dest}`, Id: result.row.id, ...objectBody(result.row) });
+}
+
+/**
+ * Copies the source version's bytes. When a concurrent overwrite or delete removed that version
+ * after its row was read, the backend's copy fails as S3's does, and the server answers its
+ * 404 `NoSuchKey` (not a 500).
+ */
+async function copyBytes(
+  ctx: Ctx,
+  from: { bucket: string; key: string; version: string },
+  to: { bucket: string; key: string; version: string },
+): Promise<Awaited<ReturnType<Ctx["api"]["disk"]["copy"]>>> {
+  try {
+    return await ctx.api.disk.copy(from, to);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      await ctx.api.disk.remove(to.bucket, to.key, to.version);
+      throw ERRORS.noSuchKey();
+    }
+    throw e;
+  }
 }
 
 /** Reads and checks a move or copy request, in the server's order: body, auth, names. */
