@@ -1,5 +1,9 @@
--- The `storage` schema as storage-api v1.70.6 leaves it (STORAGE_API_FACTS.md §4.3, §4.4):
--- tables, indexes, helper and listing functions, triggers, RLS switched on, grants as hosted.
+-- The `storage` schema exactly as supabase/storage v1.70.6's 64 tenant migrations leave it
+-- (STORAGE_API_FACTS.md §4.3, §4.4; fixtures/storage-v1.70.6.json, checked by
+-- stack/baseline-schema.test.ts): the migration rows, tables, constraints, indexes, helper and
+-- listing functions, triggers, RLS switched on, grants. The real server started on this schema
+-- finds every migration applied and runs none. One hosted restriction is kept on top (the
+-- revoke on storage.migrations, at the end).
 -- Applied by supabase_admin with psql before any migration. Everything is created as
 -- supabase_storage_admin, which owns it on a hosted project; the schema itself belongs to
 -- supabase_admin (00_roles.sql). Function bodies are our own, written to behave as the
@@ -30,15 +34,20 @@ create table storage.buckets (
   allowed_mime_types text[],
   owner_id text,
   type storage.buckettype not null default 'STANDARD',
-  versioning_status text not null default 'DISABLED'
-    constraint buckets_versioning_status_check check (versioning_status = 'DISABLED')
+  versioning_status text not null default 'DISABLED',
+  -- Object versioning is "dark" in v1.70.6: the states exist, only DISABLED is allowed.
+  constraint buckets_versioning_status_check
+    check (versioning_status in ('DISABLED', 'ENABLED', 'SUSPENDED')),
+  constraint buckets_versioning_standard_only_check
+    check (type = 'STANDARD' or versioning_status = 'DISABLED'),
+  constraint buckets_versioning_dark_check check (versioning_status = 'DISABLED')
 );
 create unique index bname on storage.buckets using btree (name);
 comment on column storage.buckets.owner is 'Field is deprecated, use owner_id instead';
 
 create table storage.objects (
   id uuid primary key default gen_random_uuid(),
-  bucket_id text references storage.buckets (id),
+  bucket_id text constraint "objects_bucketId_fkey" references storage.buckets (id),
   name text,
   owner uuid,
   created_at timestamptz default now(),
@@ -68,7 +77,8 @@ create table storage.s3_multipart_uploads (
   version text not null,
   owner_id text,
   created_at timestamptz not null default now(),
-  user_metadata jsonb
+  user_metadata jsonb,
+  metadata jsonb
 );
 create index idx_multipart_uploads_list
   on storage.s3_multipart_uploads (bucket_id, key, created_at);
@@ -86,13 +96,70 @@ create table storage.s3_multipart_uploads_parts (
   created_at timestamptz not null default now()
 );
 
+-- Analytics (Iceberg) buckets: addressed by a uuid; a name is unique among the live ones.
 create table storage.buckets_analytics (
-  id text primary key,
+  name text not null,
   type storage.buckettype not null default 'ANALYTICS',
   format text not null default 'ICEBERG',
   created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  id uuid primary key default gen_random_uuid(),
+  deleted_at timestamptz
+);
+create unique index buckets_analytics_unique_name_idx
+  on storage.buckets_analytics (name) where deleted_at is null;
+
+create table storage.iceberg_namespaces (
+  id uuid primary key default gen_random_uuid(),
+  bucket_name text not null,
+  name text collate "C" not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  metadata jsonb not null default '{}',
+  catalog_id uuid not null
+    references storage.buckets_analytics (id) on delete cascade
+);
+create unique index idx_iceberg_namespaces_bucket_id
+  on storage.iceberg_namespaces (catalog_id, name);
+
+create table storage.iceberg_tables (
+  id uuid primary key default gen_random_uuid(),
+  namespace_id uuid not null references storage.iceberg_namespaces (id) on delete cascade,
+  bucket_name text not null,
+  name text collate "C" not null,
+  location text not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  remote_table_id text,
+  shard_key text,
+  shard_id text,
+  catalog_id uuid not null
+    references storage.buckets_analytics (id) on delete cascade
+);
+create unique index idx_iceberg_tables_namespace_id
+  on storage.iceberg_tables (catalog_id, namespace_id, name);
+create unique index idx_iceberg_tables_location on storage.iceberg_tables (location);
+
+-- Vector buckets and their indexes.
+create table storage.buckets_vectors (
+  id text primary key,
+  type storage.buckettype not null default 'VECTOR',
+  created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
+
+create table storage.vector_indexes (
+  id text primary key default gen_random_uuid(),
+  name text collate "C" not null,
+  bucket_id text not null references storage.buckets_vectors (id),
+  data_type text not null,
+  dimension integer not null,
+  distance_metric text not null,
+  metadata_configuration jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create unique index vector_indexes_name_bucket_id_idx on storage.vector_indexes (name, bucket_id);
 
 alter table storage.migrations enable row level security;
 alter table storage.buckets enable row level security;
@@ -100,6 +167,10 @@ alter table storage.objects enable row level security;
 alter table storage.s3_multipart_uploads enable row level security;
 alter table storage.s3_multipart_uploads_parts enable row level security;
 alter table storage.buckets_analytics enable row level security;
+alter table storage.iceberg_namespaces enable row level security;
+alter table storage.iceberg_tables enable row level security;
+alter table storage.buckets_vectors enable row level security;
+alter table storage.vector_indexes enable row level security;
 
 -- The migration history exactly as v1.70.6 records it: ids from 0 (the library's own
 -- create-migrations-table), names and the hashes the server computes from its migration files.
@@ -232,31 +303,25 @@ begin
 end
 $$;
 
+-- Operation-aware policy helpers. A 'storage.' prefix on either side is ignored; an empty or
+-- NULL expectation, or no operation set, never matches.
 create function storage.allow_only_operation(expected_operation text) returns boolean
-language plpgsql stable as $$
-declare
-  _op text := storage.operation();
-begin
-  if _op is null or expected_operation is null then
-    return false;
-  end if;
-  return regexp_replace(_op, '^storage\.', '') = regexp_replace(expected_operation, '^storage\.', '');
-end
+language sql stable as $$
+  select coalesce(
+    nullif(expected_operation, '') is not null
+      and regexp_replace(storage.operation(), '^storage\.', '')
+        = regexp_replace(expected_operation, '^storage\.', ''),
+    false)
 $$;
 
 create function storage.allow_any_operation(expected_operations text[]) returns boolean
-language plpgsql stable as $$
-declare
-  _op text := storage.operation();
-begin
-  if _op is null or expected_operations is null then
-    return false;
-  end if;
-  return exists (
+language sql stable as $$
+  select exists (
     select 1 from unnest(expected_operations) as e(op)
-    where regexp_replace(e.op, '^storage\.', '') = regexp_replace(_op, '^storage\.', '')
-  );
-end
+    where nullif(e.op, '') is not null
+      and regexp_replace(e.op, '^storage\.', '')
+        = regexp_replace(storage.operation(), '^storage\.', '')
+  )
 $$;
 
 -- Legacy permission probe: inserts, then raises PT200 so the insert rolls back.
@@ -644,12 +709,53 @@ begin
 end
 $fn$;
 
+-- S3 ListMultipartUploads: in-progress uploads under a prefix, keys rolled up to the first
+-- delimiter after the prefix (one row per rolled-up key, its earliest upload), byte order.
+-- The prefix matches as ILIKE does (case-insensitive); a key token resumes after that key, an
+-- upload token after that upload id.
+create function storage.list_multipart_uploads_with_delimiter(
+  bucket_id text, prefix_param text, delimiter_param text, max_keys integer default 100,
+  next_key_token text default '', next_upload_token text default ''
+) returns table (key text, id text, created_at timestamptz)
+language plpgsql as $fn$
+begin
+  return query
+    select distinct on (r.rolled) r.rolled, r.upload_id, r.started
+    from (
+      select coalesce(
+               storage.get_common_prefix(u.key, prefix_param, delimiter_param), u.key
+             ) collate "C" as rolled,
+             u.id as upload_id, u.created_at as started
+      from storage.s3_multipart_uploads u
+      where u.bucket_id = list_multipart_uploads_with_delimiter.bucket_id
+        and u.key ilike prefix_param || '%'
+    ) r
+    where case
+      when coalesce(next_upload_token, '') <> '' then r.upload_id collate "C" > next_upload_token
+      when coalesce(next_key_token, '') <> '' then r.rolled > next_key_token
+      else true
+    end
+    order by r.rolled, r.started
+    limit max_keys;
+end
+$fn$;
+
 -- ---------------------------------------------------------------------------------------------
--- Grants as hosted (HOSTED_ROLES.md §2, §7 item 8). Default privileges (00_roles.sql) already
--- gave ALL on the new tables and functions to postgres and the API roles.
+-- Grants as v1.70.6 leaves them on this project's roles. Default privileges (00_roles.sql)
+-- already gave ALL on every new table and function to postgres and the API roles.
 -- ---------------------------------------------------------------------------------------------
 grant all on storage.buckets, storage.objects to postgres with grant option;
 grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+-- Multipart and Iceberg catalog tables: the API roles may only read them.
+revoke all on storage.s3_multipart_uploads, storage.s3_multipart_uploads_parts,
+  storage.iceberg_namespaces, storage.iceberg_tables from anon, authenticated;
+grant all on storage.s3_multipart_uploads, storage.s3_multipart_uploads_parts,
+  storage.iceberg_namespaces, storage.iceberg_tables to service_role;
+grant select on storage.s3_multipart_uploads, storage.s3_multipart_uploads_parts,
+  storage.iceberg_namespaces, storage.iceberg_tables to authenticated, anon;
+-- Hosted only (HOSTED_ROLES.md §2, migration 20250421084701 of supabase/postgres): the
+-- migration history is closed to postgres and the API roles. The real server leaves them ALL;
+-- stack/baseline-schema.test.ts lists this as a kept difference.
 revoke all on storage.migrations from anon, authenticated, service_role, postgres;
 
 reset role;
