@@ -459,7 +459,7 @@ begin
     if _peek is null then
       return;
     end if;
-    _seek := lower(_peek) || chr(1);
+    _seek := lower(_peek) || '/';
   end if;
 
   loop
@@ -509,7 +509,9 @@ begin
         limit _batch
       loop
         if storage.get_common_prefix(lower(_row.n), _low, '/') is not null then
-          _seek := case when _asc then lower(_row.n) else lower(_row.n) || chr(1) end;
+          -- As v1.70.6 does: descending, the next probe starts strictly below this name, so
+          -- a folder first met here in the batch is listed only if it holds a lower name too.
+          _seek := lower(_row.n);
           _hit_folder := true;
           exit;
         end if;
@@ -522,7 +524,8 @@ begin
           return next;
           _count := _count + 1;
         end if;
-        _seek := case when _asc then lower(_row.n) || chr(1) else lower(_row.n) end;
+        -- As v1.70.6 does: ascending, the probe after a full batch resumes at name || '/'.
+        _seek := case when _asc then lower(_row.n) || '/' else lower(_row.n) end;
         exit when _count >= _limit;
       end loop;
     end if;
