@@ -49,10 +49,10 @@ Deno.test("bad input is answered with the error envelope, never 500", async () =
       headers: J,
       body: '{"expiresIn":1e300}',
     }],
-    ["paths not array", "/object/sign/B", {
+    ["paths an object", "/object/sign/B", {
       method: "POST",
       headers: J,
-      body: '{"expiresIn":60,"paths":"a"}',
+      body: '{"expiresIn":60,"paths":{"a":1}}',
     }],
     ["paths of numbers", "/object/sign/B", {
       method: "POST",
