@@ -125,7 +125,9 @@ async function send(ctx: Ctx, row: ObjectRow, extra: Record<string, string>): Pr
       "content-disposition",
       download === ""
         ? "attachment;"
-        : `attachment; filename=${download}; filename*=UTF-8''${encodeURIComponent(download)}`,
+        : `attachment; filename=${encodeURIComponent(download)}; filename*=UTF-8''${
+          encodeURIComponent(download)
+        }`,
     );
   }
   if (ctx.method === "HEAD" || size === 0) {
