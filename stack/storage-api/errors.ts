@@ -123,6 +123,9 @@ export const ERRORS = {
       `Unable to empty the bucket because it contains more than ${max} objects`,
       "InvalidRequest",
     ),
+  /** A Range the file backend cannot serve: a real HTTP 416. */
+  invalidRange: () =>
+    new StorageError(416, "invalid_range", "invalid range provided", "InvalidRange", 416),
   internal: (message = "Internal Server Error", cause?: unknown) =>
     new StorageError(500, "internal", message, "InternalError", 500, { cause }),
 } as const;
