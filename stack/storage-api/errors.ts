@@ -114,13 +114,14 @@ export const ERRORS = {
     ),
   routeNotFound: (method: string, url: string) =>
     new StorageError(404, "Not Found", `Route ${method}:${url} not found`, "InvalidRequest", 404),
-  emptyBucketForbidden: () =>
-    new StorageError(403, "Unauthorized", "Access denied", "AccessDenied", 403),
-  tooManyObjectsToEmpty: (max: number) =>
+  /** The service-role-only routes' role check (`enforceJwtRole`): a real HTTP 403. */
+  invalidRole: () =>
+    new StorageError(403, "Unauthorized", "Access denied: Invalid role", "AccessDenied", 403),
+  tooManyObjectsToEmpty: () =>
     new StorageError(
       409,
       "InvalidRequest",
-      `Unable to empty the bucket because it contains more than ${max} objects`,
+      "Unable to empty the bucket because it contains too many objects",
       "InvalidRequest",
     ),
   /** A Range the file backend cannot serve: a real HTTP 416. */
