@@ -127,6 +127,9 @@ export const ERRORS = {
   /** A Range the file backend cannot serve: a real HTTP 416. */
   invalidRange: () =>
     new StorageError(416, "invalid_range", "invalid range provided", "InvalidRange", 416),
+  /** Fastify's JSON body limit (1 MiB): FST_ERR_CTP_BODY_TOO_LARGE, a real HTTP 413. */
+  bodyTooLarge: () =>
+    new StorageError(413, "FastifyError", "Request body is too large", "EntityTooLarge", 413),
   internal: (message = "Internal Server Error", cause?: unknown) =>
     new StorageError(500, "internal", message, "InternalError", 500, { cause }),
 } as const;
