@@ -286,3 +286,67 @@ Deno.test("replays the recorded Storage API calls with the recorded answers", as
     await cleanup();
   }
 });
+
+const derived = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/derived.json", import.meta.url)),
+) as { records: ObservedRecord[] };
+
+Deno.test("answers as the v1.70.6 source does where nothing was recorded (fixtures/derived.json)", async (t) => {
+  const srv = await startServer();
+  const user = await createUser();
+  const bucket = `derived-${crypto.randomUUID().slice(0, 8)}`;
+  const names: Names = {
+    forward: [
+      ["$USER_A", user.token],
+      ["$SERVICE", srv.serviceKey],
+      ["$ANON", srv.anonKey],
+      [/derived/g, bucket],
+    ],
+    back: [[new RegExp(bucket, "g"), "derived"]],
+  };
+  const service = { authorization: `Bearer ${srv.serviceKey}` };
+  const put = async (key: string, text: string, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${srv.url}/object/${bucket}/${key}`, {
+      method: "POST",
+      headers: { ...service, "content-type": "text/plain", ...headers },
+      body: new TextEncoder().encode(text),
+    });
+    assert.equal(r.status, 200, await r.text());
+  };
+  try {
+    const r = await fetch(`${srv.url}/bucket`, {
+      method: "POST",
+      headers: { ...service, "content-type": "application/json" },
+      body: JSON.stringify({ id: bucket, name: bucket }),
+    });
+    assert.equal(r.status, 200, await r.text());
+    await put("d/c.txt", "c\n");
+    await put("d/b/1.txt", "1\n");
+    await put("d/a.txt", "a\n");
+    await put("hello.txt", "hello\n");
+    await put("empty.txt", "");
+    await put("gone.txt", "gone\n", { "x-metadata": btoa('{"k":"v"}') });
+    await put("meta.txt", "meta\n", {
+      "cache-control": "max-age=3600",
+      "x-metadata": btoa('{"a":"1"}'),
+    });
+    for (const rec of derived.records) {
+      await t.step(`${rec.id} ${rec.name}`, async () => {
+        let path = rec.path;
+        for (const [from, to] of names.forward) {
+          path = typeof from === "string" ? path.replaceAll(from, to) : path.replace(from, to);
+        }
+        const res = await fetch(`${srv.url}${path}`, requestInit(rec, names));
+        const text = await res.text();
+        const diff = compare(rec, res.status, text, res.headers, names);
+        assert.equal(diff, null, `${rec.id} ${rec.name} (${rec.note ?? ""}): ${diff}`);
+      });
+    }
+  } finally {
+    await fetch(`${srv.url}/bucket/${bucket}/empty`, { method: "POST", headers: service })
+      .then((r) => r.body?.cancel());
+    await fetch(`${srv.url}/bucket/${bucket}`, { method: "DELETE", headers: service })
+      .then((r) => r.body?.cancel());
+    await srv.close();
+  }
+});

@@ -1,6 +1,7 @@
 /**
  * @module Replay of the recorded calls (fixtures/observed.json, copied from the real
- * supabase/storage v1.70.6): request building from a record, and the comparison of
+ * supabase/storage v1.70.6; fixtures/derived.json, answers derived from its source): request
+ * building from a record, and the comparison of
  * status, body and headers with ids, timestamps, tokens and ETags masked.
  */
 
@@ -17,6 +18,8 @@ export interface ObservedRecord {
   json?: string;
   binary?: string;
   form?: string[];
+  /** `<pad>` in `json` stands for this many `x` (bodies too large to store). */
+  jsonPad?: number;
   note?: string;
 }
 
@@ -84,7 +87,9 @@ export function requestInit(rec: ObservedRecord, names: Names): RequestInit {
       /"@cursor:([^"]*)"/,
       (_, raw: string) => JSON.stringify(btoa(JSON.parse(`"${raw}"`))),
     );
-    init.body = new TextEncoder().encode(text);
+    init.body = new TextEncoder().encode(
+      rec.jsonPad ? text.replace("<pad>", "x".repeat(rec.jsonPad)) : text,
+    );
   } else if (rec.binary !== undefined) {
     const bytes = fileOf(rec.binary);
     const chunked = rec.headers.some(([k, v]) =>

@@ -117,45 +117,41 @@ export class Ctx {
     };
   }
 
-  /** Reads a JSON body as Fastify does (1 MiB limit; non-JSON content types give undefined). */
+  /**
+   * Reads a JSON body as Fastify 5's default parser does: other content types are not read
+   * (undefined); a declared or actual size over 1 MiB is FST_ERR_CTP_BODY_TOO_LARGE (413);
+   * an empty body is FST_ERR_CTP_EMPTY_JSON_BODY and unparsable text
+   * FST_ERR_CTP_INVALID_JSON_BODY (400), each rendered by the server's error handler.
+   */
   async json(): Promise<unknown> {
     const type = (this.headers["content-type"] ?? "").toLowerCase();
-    if (!this.req.body) {
-      if (type.startsWith("application/json")) {
-        throw ERRORS.badJson(
-          "FastifyError",
-          "Body cannot be empty when content-type is set to 'application/json'",
-        );
-      }
+    if (!type.startsWith("application/json")) {
+      await this.req.body?.cancel().catch(() => {});
       return undefined;
     }
+    if (Number(this.headers["content-length"]) > JSON_LIMIT) throw ERRORS.bodyTooLarge();
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of this.req.body) {
-      size += chunk.byteLength;
-      if (size > JSON_LIMIT) {
-        throw new StorageError(
-          413,
-          "FastifyError",
-          "Request body is too large",
-          "InvalidRequest",
-          413,
-        );
+    if (this.req.body) {
+      for await (const chunk of this.req.body) {
+        size += chunk.byteLength;
+        if (size > JSON_LIMIT) throw ERRORS.bodyTooLarge();
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
     }
-    if (!type.startsWith("application/json")) return undefined;
-    const text = new TextDecoder().decode(concatAll(chunks, size));
-    if (text.length === 0) {
+    if (size === 0) {
       throw ERRORS.badJson(
         "FastifyError",
         "Body cannot be empty when content-type is set to 'application/json'",
       );
     }
     try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw ERRORS.badJson("SyntaxError", e instanceof Error ? e.message : String(e));
+      return JSON.parse(new TextDecoder().decode(concatAll(chunks, size)));
+    } catch {
+      throw ERRORS.badJson(
+        "FastifyError",
+        "Body is not valid JSON but content-type is set to 'application/json'",
+      );
     }
   }
 

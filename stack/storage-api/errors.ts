@@ -114,15 +114,22 @@ export const ERRORS = {
     ),
   routeNotFound: (method: string, url: string) =>
     new StorageError(404, "Not Found", `Route ${method}:${url} not found`, "InvalidRequest", 404),
-  emptyBucketForbidden: () =>
-    new StorageError(403, "Unauthorized", "Access denied", "AccessDenied", 403),
-  tooManyObjectsToEmpty: (max: number) =>
+  /** The service-role-only routes' role check (`enforceJwtRole`): a real HTTP 403. */
+  invalidRole: () =>
+    new StorageError(403, "Unauthorized", "Access denied: Invalid role", "AccessDenied", 403),
+  tooManyObjectsToEmpty: () =>
     new StorageError(
       409,
       "InvalidRequest",
-      `Unable to empty the bucket because it contains more than ${max} objects`,
+      "Unable to empty the bucket because it contains too many objects",
       "InvalidRequest",
     ),
+  /** A Range the file backend cannot serve: a real HTTP 416. */
+  invalidRange: () =>
+    new StorageError(416, "invalid_range", "invalid range provided", "InvalidRange", 416),
+  /** Fastify's JSON body limit (1 MiB): FST_ERR_CTP_BODY_TOO_LARGE, a real HTTP 413. */
+  bodyTooLarge: () =>
+    new StorageError(413, "FastifyError", "Request body is too large", "EntityTooLarge", 413),
   internal: (message = "Internal Server Error", cause?: unknown) =>
     new StorageError(500, "internal", message, "InternalError", 500, { cause }),
 } as const;

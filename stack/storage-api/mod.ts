@@ -66,6 +66,25 @@ const ROUTES: Route[] = [
   ["GET,HEAD", new RegExp(`^/object/${OBJ}$`), read.download("default")],
 ];
 
+/** Prefixes whose plugins install the storage 404 handler (`setRestNotFoundHandler`). */
+const REST_PREFIX = /^\/(bucket|object|cdn|render\/image|vector)(\/|$)/;
+
+/** Fastify's own 404 (`basic404`), answered for every path outside those prefixes. */
+function fastifyNotFound(method: string, url: string): Response {
+  const text = JSON.stringify({
+    message: `Route ${method}:${url} not found`,
+    error: "Not Found",
+    statusCode: 404,
+  });
+  return new Response(method === "HEAD" ? null : text, {
+    status: 404,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(new TextEncoder().encode(text).byteLength),
+    },
+  });
+}
+
 function decode(part: string): string {
   try {
     return decodeURIComponent(part);
@@ -155,6 +174,9 @@ export function createStorageApi(
     }
     const url = new URL(req.url);
     await req.body?.cancel().catch(() => {});
+    if (!REST_PREFIX.test(url.pathname)) {
+      return withCors(fastifyNotFound(req.method, url.pathname + url.search));
+    }
     return withCors(
       errorResponse(ERRORS.routeNotFound(req.method, url.pathname + url.search), req.method),
     );

@@ -197,7 +197,7 @@ export async function emptyBucket(ctx: Ctx): Promise<Response> {
   ctx.operation = "storage.bucket.empty";
   ctx.requireAuthHeader();
   await ctx.authenticate();
-  if (ctx.caller.role !== "service_role") throw ERRORS.emptyBucketForbidden();
+  if (ctx.caller.role !== "service_role") throw ERRORS.invalidRole();
   const [id] = ctx.params;
   await findBucket(ctx, id);
   const [{ count }] = await ctx.api.db.run(
@@ -207,7 +207,7 @@ export async function emptyBucket(ctx: Ctx): Promise<Response> {
         { count: number }[]
       >`select count(*)::int as count from storage.objects where bucket_id = ${id}`,
   );
-  if (count > EMPTY_BUCKET_MAX) throw ERRORS.tooManyObjectsToEmpty(EMPTY_BUCKET_MAX);
+  if (count > EMPTY_BUCKET_MAX) throw ERRORS.tooManyObjectsToEmpty();
   for (;;) {
     const rows = await ctx.api.db.run(ctx.serviceScope(), async (tx) => {
       const rows = await tx<{ bucket_id: string; name: string; version: string | null }[]>`

@@ -12,6 +12,7 @@ import {
   type ObjectRow,
   testPermission,
 } from "./objects.ts";
+import { decodeBase64Json } from "./upload.ts";
 import { mustBeValidBucketName, mustBeValidKey, type Shape } from "./validate.ts";
 
 const BODY: Shape = {
@@ -20,7 +21,10 @@ const BODY: Shape = {
     sourceKey: { type: "string" },
     destinationKey: { type: "string" },
     destinationBucket: { type: "string" },
-    metadata: { type: "object" },
+    metadata: {
+      type: "object",
+      props: { cacheControl: { type: "string" }, mimetype: { type: "string" } },
+    },
     copyMetadata: { type: "boolean" },
   },
   required: ["bucketId", "sourceKey", "destinationKey"],
@@ -92,15 +96,26 @@ export async function copyObject(ctx: Ctx): Promise<Response> {
 
   const src = await findObject(ctx, ctx.userScope(), bucket, source);
   await findBucket(ctx, destBucket);
+  // copyMetadata (default true) copies metadata and user_metadata. With false, as the REST
+  // route does (preserveUnspecifiedFileMetadata): the body's metadata.cacheControl/mimetype
+  // replace the source's, the rest is kept; user_metadata comes from x-metadata or is NULL.
   const copyMetadata = body.copyMetadata !== false;
+  const destMetadata: Record<string, unknown> = { ...(src.metadata ?? {}) };
+  const fileMetadata = (body.metadata ?? {}) as { cacheControl?: string; mimetype?: string };
+  if (!copyMetadata) {
+    if (fileMetadata.cacheControl !== undefined) {
+      destMetadata.cacheControl = fileMetadata.cacheControl;
+    }
+    if (fileMetadata.mimetype !== undefined) destMetadata.mimetype = fileMetadata.mimetype;
+  }
   const userMetadata = copyMetadata
     ? (src.user_metadata as Record<string, unknown> | null) ?? undefined
-    : (body.metadata as Record<string, unknown> | undefined);
+    : decodeBase64Json(ctx.headers["x-metadata"]);
   await testPermission(ctx, ctx.userScope(), {
     bucket: destBucket,
     key: dest,
     owner,
-    metadata: src.metadata,
+    metadata: destMetadata,
     userMetadata,
     version: "1",
   }, upsert);
@@ -111,7 +126,7 @@ export async function copyObject(ctx: Ctx): Promise<Response> {
     { bucket, key: source, version: src.version ?? "" },
     { bucket: destBucket, key: dest, version },
   );
-  const metadata = { ...(src.metadata ?? {}), lastModified: written.lastModified.toISOString() };
+  const metadata = { ...destMetadata, lastModified: written.lastModified.toISOString() };
   let result: { row: ObjectRow; previousVersion: string | null };
   try {
     result = await completeWrite(ctx, {
@@ -119,7 +134,7 @@ export async function copyObject(ctx: Ctx): Promise<Response> {
       key: dest,
       owner,
       metadata,
-      userMetadata: userMetadata ?? {},
+      userMetadata,
       version,
     });
   } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { type Ctx, iso, json } from "./context.ts";
 import { rangeStream } from "./disk.ts";
-import { ERRORS, StorageError } from "./errors.ts";
+import { errorResponse, ERRORS, StorageError } from "./errors.ts";
 import { findBucket, findObject, type ObjectRow } from "./objects.ts";
 import { verifyUrlToken } from "./routes-upload.ts";
 import { mustBeValidBucketName, mustBeValidKey } from "./validate.ts";
@@ -65,19 +65,24 @@ function notModified(ctx: Ctx, row: ObjectRow): boolean {
   return false;
 }
 
-function parseRange(header: string, size: number): [number, number] | "invalid" | null {
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return null;
-  let start: number, end: number;
+/**
+ * A Range header as the file backend reads it (`src/storage/range.ts`): one `bytes=a-b`,
+ * `bytes=a-` or `bytes=-n` range inside the object, the end clamped; anything else
+ * (malformed, several ranges, beyond the end, any range of an empty object) is `null`.
+ */
+function parseRange(header: string, size: number): [number, number] | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header);
+  if (!m || size <= 0 || (m[1] === "" && m[2] === "")) return null;
   if (m[1] === "") {
-    start = Math.max(0, size - Number(m[2]));
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    const suffix = Number(m[2]);
+    if (!Number.isSafeInteger(suffix) || suffix <= 0) return null;
+    return [Math.max(size - suffix, 0), size - 1];
   }
-  if (start >= size || start > end) return "invalid";
-  return [start, end];
+  const start = Number(m[1]);
+  const end = m[2] === "" ? size - 1 : Number(m[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return null;
+  if (end < start || start >= size) return null;
+  return [start, Math.min(end, size - 1)];
 }
 
 /** Streams a row's current version with the recorded headers. */
@@ -100,24 +105,15 @@ async function send(ctx: Ctx, row: ObjectRow, extra: Record<string, string>): Pr
   let status = 200;
   let start = 0, end = size - 1;
   const rangeHeader = ctx.headers["range"];
-  if (rangeHeader !== undefined && size > 0) {
+  if (rangeHeader) {
     const range = parseRange(rangeHeader, size);
-    if (range === "invalid") {
+    if (!range) {
       file.close();
-      const err = new StorageError(
-        416,
-        "InvalidRange",
-        "The requested range is not satisfiable",
-        "InvalidRange",
-        416,
-      );
-      return json(err.body(), 416, { "content-range": `bytes */${size}` });
+      return errorResponse(ERRORS.invalidRange(), ctx.method);
     }
-    if (range) {
-      [start, end] = range;
-      status = 206;
-      headers.set("content-range", `bytes ${start}-${end}/${size}`);
-    }
+    [start, end] = range;
+    status = 206;
+    headers.set("content-range", `bytes ${start}-${end}/${size}`);
   }
   headers.set("content-length", String(end - start + 1));
   if (download !== null) {
@@ -125,7 +121,9 @@ async function send(ctx: Ctx, row: ObjectRow, extra: Record<string, string>): Pr
       "content-disposition",
       download === ""
         ? "attachment;"
-        : `attachment; filename=${download}; filename*=UTF-8''${encodeURIComponent(download)}`,
+        : `attachment; filename=${encodeURIComponent(download)}; filename*=UTF-8''${
+          encodeURIComponent(download)
+        }`,
     );
   }
   if (ctx.method === "HEAD" || size === 0) {

@@ -60,10 +60,53 @@ Deno.test("storage schema: owners, RLS, protect_delete, helpers, search cap", as
         select count(*)::int as m from storage.search_v2('Dir/', ${bucket}, 5000, 2)`;
       assert.equal(m, 1500);
     });
+
+    await t.step("operation helpers ignore a storage. prefix and never match nothing", async () => {
+      const [r] = await sql.begin((tx) =>
+        tx`select set_config('storage.operation', 'storage.object.upload', true),
+                  storage.allow_only_operation('object.upload') as only,
+                  storage.allow_only_operation('storage.object.upload') as prefixed,
+                  storage.allow_only_operation('') as empty,
+                  storage.allow_any_operation(array['object.list', 'object.upload']) as any,
+                  storage.allow_any_operation(array['', null]::text[]) as none`
+      );
+      assert.deepEqual([r.only, r.prefixed, r.empty, r.any, r.none], [
+        true,
+        true,
+        false,
+        true,
+        false,
+      ]);
+      const [unset] = await sql`select storage.allow_only_operation('object.upload') as only`;
+      assert.equal(unset.only, false);
+    });
+
+    await t.step(
+      "list_multipart_uploads_with_delimiter rolls keys up to the delimiter",
+      async () => {
+        await sql`
+        insert into storage.s3_multipart_uploads
+          (id, upload_signature, bucket_id, key, version, created_at)
+        values (${bucket + "-u1"}, 's', ${bucket}, 'docs/a/1', 'v', now() - interval '2 min'),
+               (${bucket + "-u2"}, 's', ${bucket}, 'docs/a/2', 'v', now() - interval '5 min'),
+               (${bucket + "-u3"}, 's', ${bucket}, 'docs/b', 'v', now()),
+               (${bucket + "-u4"}, 's', ${bucket}, 'other', 'v', now())`;
+        const rows = await sql`
+        select key, id from storage.list_multipart_uploads_with_delimiter(${bucket}, 'DOCS/', '/')`;
+        assert.deepEqual(rows.map((r) => [r.key, r.id]), [
+          ["docs/a/", `${bucket}-u2`],
+          ["docs/b", `${bucket}-u3`],
+        ]);
+        const after = await sql`
+        select key from storage.list_multipart_uploads_with_delimiter(${bucket}, '', '/', 1, 'docs/')`;
+        assert.deepEqual(after.map((r) => r.key), ["other"]);
+      },
+    );
   } finally {
     await sql.begin(async (tx) => {
       await tx`select set_config('storage.allow_delete_query', 'true', true)`;
       await tx`delete from storage.objects where bucket_id = ${bucket}`;
+      await tx`delete from storage.s3_multipart_uploads where bucket_id = ${bucket}`;
       await tx`delete from storage.buckets where id = ${bucket}`;
     });
     await owner.end();

@@ -44,7 +44,8 @@ function parseJsonObject(text: string | undefined | null): Record<string, unknow
   }
 }
 
-function decodeBase64Json(value: string | undefined): Record<string, unknown> | undefined {
+/** The `x-metadata` header: base64 of a JSON object; anything else is ignored (undefined). */
+export function decodeBase64Json(value: string | undefined): Record<string, unknown> | undefined {
   if (!value) return undefined;
   try {
     const bytes = Uint8Array.from(atob(value), (c) => c.charCodeAt(0));

@@ -54,3 +54,26 @@ Deno.test("schema checks word errors as Ajv and coerce as Fastify", () => {
     (e: Error) => e.message === "body/expiresIn must be integer",
   );
 });
+
+Deno.test("coerceTypes 'array': one scalar becomes a one-item array and back", () => {
+  const shape = {
+    props: {
+      paths: { type: "array" as const, items: { type: "string" as const } },
+      prefix: { type: "string" as const },
+      expiresIn: { type: "integer" as const },
+    },
+  };
+  assert.deepEqual(check({ paths: "a.txt", prefix: ["docs"], expiresIn: ["60"] }, shape, "body"), {
+    paths: ["a.txt"],
+    prefix: "docs",
+    expiresIn: 60,
+  });
+  assert.throws(
+    () => check({ prefix: ["a", "b"] }, shape, "body"),
+    (e: Error) => e.message === "body/prefix must be string",
+  );
+  assert.throws(
+    () => check({ paths: { a: 1 } }, shape, "body"),
+    (e: Error) => e.message === "body/paths must be array",
+  );
+});

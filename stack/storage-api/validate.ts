@@ -1,7 +1,8 @@
 /**
  * @module Input rules of the Storage-API double: object keys and bucket names
  * (`src/storage/limits.ts`), the literal MIME match of uploads, and a small request-schema
- * checker that words its errors as Fastify's Ajv does (with its type coercion).
+ * checker that words its errors as Fastify's Ajv does (with its type coercion,
+ * `coerceTypes: 'array'`).
  */
 import { ERRORS } from "./errors.ts";
 
@@ -62,8 +63,20 @@ export interface Shape {
   required?: readonly string[];
 }
 
+const SCALARS = new Set(["string", "integer", "number", "boolean"]);
+
+function isScalar(value: unknown): boolean {
+  return value === null || ["string", "number", "boolean"].includes(typeof value);
+}
+
 function coerce(value: unknown, prop: Prop, path: string): unknown {
   if (value === null && prop.nullable) return null;
+  // Fastify's Ajv runs with coerceTypes: 'array': a scalar where an array is expected becomes
+  // a one-item array, and a one-item array where a scalar is expected becomes that item.
+  if (prop.type === "array" && isScalar(value)) value = [value];
+  else if (SCALARS.has(prop.type) && Array.isArray(value) && value.length === 1) {
+    if (isScalar(value[0])) value = value[0];
+  }
   switch (prop.type) {
     case "string":
       if (typeof value === "string") break;
