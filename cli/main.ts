@@ -30,6 +30,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: "Delete the files of deleted users through the Storage API (drains the purge queue)",
     load: () => import("./commands/purge.ts"),
   },
+  reconcile: {
+    summary: "Recompute every user's usage counters, page by page (resumable with --cursor)",
+    load: () => import("./commands/reconcile.ts"),
+  },
 };
 
 /** `stowage --help`. */

@@ -1,7 +1,7 @@
 /**
  * @module The benchmark scenarios of issue 9, in run order. The migration
  * scenario runs `bench/migrate.ts` (the CLI's own benchmark, as a child
- * process) when that file exists.
+ * process) when that file exists; the scale scenario (issue 20) runs last.
  */
 import type { Scenario } from "../lib/scenario.ts";
 import { recursiveListing } from "./recursive-listing.ts";
@@ -11,8 +11,9 @@ import { uploadSigning } from "./upload-signing.ts";
 import { bulkDownloads } from "./bulk-downloads.ts";
 import { assistantLookup } from "./assistant-lookup.ts";
 import { migration, migrationAvailable } from "./migration.ts";
+import { scale } from "./scale.ts";
 
-/** Every scenario, the migration one only when `bench/migrate.ts` exists. */
+/** Every scenario, the migration one only when `bench/migrate.ts` exists, scale last. */
 export async function scenarios(): Promise<Scenario[]> {
   const list: Scenario[] = [
     recursiveListing,
@@ -22,5 +23,6 @@ export async function scenarios(): Promise<Scenario[]> {
     bulkDownloads,
     assistantLookup,
   ];
-  return (await migrationAvailable()) ? [...list, migration] : list;
+  // Scale last: it loads the database with a million rows (removed at its end).
+  return [...(await migrationAvailable()) ? [...list, migration] : list, scale];
 }

@@ -381,8 +381,10 @@ export async function deleteFiles(
 export interface FolderProgress {
   /** Objects deleted so far, over all calls. */
   deleted: number;
-  /** Objects still below the folder after the last call. */
+  /** Objects still below the folder after the last call (at most 10,000: see remainingCapped). */
   remaining: number;
+  /** True when more than `remaining` objects were left after the last call (the count stops). */
+  remainingCapped?: boolean;
   /** Paths that failed so far. */
   failed: DeleteFolderResponse["failed"];
   calls: number;
@@ -418,6 +420,7 @@ export async function deleteFolder(
     total.calls++;
     total.deleted += r.deleted;
     total.remaining = r.remaining;
+    total.remainingCapped = r.remainingCapped ?? false;
     total.failed = [...total.failed, ...r.failed];
     onProgress?.({ ...total });
     if (r.done) return total;
@@ -425,7 +428,9 @@ export async function deleteFolder(
     if (stalls >= maxStalls) {
       throw new StowageError(
         "delete_stalled",
-        `Cannot delete folder "${o.prefix}": ${r.remaining} objects remain after ${stalls} calls that deleted nothing`,
+        `Cannot delete folder "${o.prefix}": ${
+          r.remainingCapped ? "more than " : ""
+        }${r.remaining} objects remain after ${stalls} calls that deleted nothing`,
         0,
         total,
       );

@@ -194,7 +194,9 @@ async function deleteFolder(): Promise<void> {
       onProgress: (p) => {
         bar.max = p.deleted + p.remaining || 1;
         bar.value = p.deleted;
-        byId("delete-text").textContent = `Deleted ${files(p.deleted)}, ${p.remaining} left…`;
+        byId("delete-text").textContent = `Deleted ${files(p.deleted)}, ${
+          p.remainingCapped ? "more than " : ""
+        }${p.remaining} left…`;
       },
     });
     bar.max = 1;

@@ -4,8 +4,15 @@
  * folder, and 100 parallel reservations against a nearly full quota.
  */
 import assert from "node:assert/strict";
-import { createUser } from "../support/stack.ts";
-import { type Answer, api, expectError, LMS, seedLms as seed } from "../support/storage.ts";
+import { adminSql, createUser, type TestUser } from "../support/stack.ts";
+import {
+  type Answer,
+  api,
+  expectError,
+  LMS,
+  removeKeys,
+  seedLms as seed,
+} from "../support/storage.ts";
 
 function course(n: number): string[] {
   return Array.from(
@@ -129,3 +136,50 @@ Deno.test("100 parallel POST /uploads against a nearly full quota never over-res
   assert.equal(after.reservedBytes, 10_000);
   assert.equal(after.availableBytes, 0);
 });
+
+Deno.test("DELETE /folders counts what is left only up to 10,000: remainingCapped says more are left", async () => {
+  const user = await createUser();
+  // 13,000 rows straight into storage.objects (no bytes: the Storage API removes rows all the
+  // same). A 100 ms call deletes well under 3,000 of them (see the 2,500-object test above).
+  await seed(user, course(13_000));
+  const first = await api("DELETE", "/folders", user.token, {
+    bucket: LMS,
+    prefix: "course-9/",
+    budgetMs: 100,
+  });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.ok(first.body.deleted >= 1000, String(first.body.deleted));
+  assert.equal(first.body.remaining, 10_000, "the count stops at the cap");
+  assert.equal(first.body.remainingCapped, true);
+  assert.equal(first.body.done, false);
+
+  // Below the cap the count is exact again, and remainingCapped is absent.
+  const keys = await objectKeys(user);
+  assert.equal(keys.length, 13_000 - first.body.deleted);
+  await removeKeys(LMS, keys.slice(0, keys.length - 10_500));
+  const second = await api("DELETE", "/folders", user.token, {
+    bucket: LMS,
+    prefix: "course-9/",
+    budgetMs: 100,
+  });
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.equal(second.body.remaining, 10_500 - second.body.deleted);
+  assert.equal(second.body.remaining, (await objectKeys(user)).length);
+  assert.equal("remainingCapped" in second.body, false);
+
+  await removeKeys(LMS, (await objectKeys(user)).slice(1));
+  const last = await api("DELETE", "/folders", user.token, { bucket: LMS, prefix: "course-9/" });
+  assert.deepEqual(last.body, { deleted: 1, failed: [], remaining: 0, done: true });
+});
+
+async function objectKeys(user: TestUser): Promise<string[]> {
+  const sql = await adminSql();
+  try {
+    const rows = await sql<{ name: string }[]>`select name from storage.objects
+      where bucket_id = ${LMS} and starts_with(name, ${`user_data/${user.id}/course-9/`})
+      order by name collate "C"`;
+    return rows.map((r) => r.name);
+  } finally {
+    await sql.end();
+  }
+}

@@ -3,13 +3,16 @@
  * (as the user), each removed through the Storage API with the user's JWT,
  * transient failures retried, stopping before a time budget. Calling again
  * continues where the folder still has objects; usage is freed by triggers.
+ * What is left is counted up to {@link REMAINING_CAP} only, so a call costs
+ * the same whatever the folder's size (deleting n objects in calls stays O(n)).
  */
 import { AppError } from "../../_shared/app-error.ts";
 import type { Db } from "../../_shared/db.ts";
 import type { Actor } from "./actor.ts";
 import { toAppError } from "../../_shared/errors.ts";
 import { assertFolderPrefix } from "../../_shared/paths.ts";
-import { countBelow, listPage } from "./listing.ts";
+import type { Tx } from "../../_shared/db.ts";
+import { listPage } from "./listing.ts";
 import type { FailedPath } from "./objects.ts";
 import { withRetry } from "./retry.ts";
 import type { StorageGateway } from "./storage-api.ts";
@@ -20,11 +23,22 @@ export interface FolderDeleteResult {
   deleted: number;
   /** Objects that failed after retries (at most 100 listed). */
   failed: FailedPath[];
-  /** Objects still below the folder after this call. */
+  /**
+   * Objects still below the folder after this call: exact up to {@link REMAINING_CAP}; when more
+   * remain, it is REMAINING_CAP and `remainingCapped` is true.
+   */
   remaining: number;
+  /** Present (true) only when more than `remaining` objects remain: the count stopped there. */
+  remainingCapped?: true;
   /** True when the folder is now empty. */
   done: boolean;
 }
+
+/**
+ * Where counting what is left stops: a call reads at most this many + 1 index entries, so its
+ * cost does not grow with the folder (an exact count made deleting a folder in calls O(n²)).
+ */
+export const REMAINING_CAP = 10_000;
 
 /** Options of {@link deleteFolder}. */
 export interface FolderDeleteOptions {
@@ -88,17 +102,24 @@ export async function deleteFolder(
     if (!cursor) break;
   }
 
-  result.remaining = await inUser<number>((tx) =>
-    countBelow(tx, options.bucket, home + options.prefix)
+  const left = await inUser<number>((tx) =>
+    countBelowCapped(tx, options.bucket, home + options.prefix, REMAINING_CAP + 1)
   );
-  result.done = result.remaining === 0;
+  result.remaining = Math.min(left, REMAINING_CAP);
+  if (left > REMAINING_CAP) result.remainingCapped = true;
+  result.done = left === 0;
   if (failedCount > 0 && result.deleted === 0 && !result.done) {
     // Nothing could be deleted at all: say so with the cause's status.
     const first = result.failed[0];
     throw new AppError(
       first.code as ConstructorParameters<typeof AppError>[0],
       `Cannot delete folder "${options.prefix}": ${first.message}`,
-      { details: { remaining: result.remaining } },
+      {
+        details: {
+          remaining: result.remaining,
+          ...(result.remainingCapped ? { remainingCapped: true } : {}),
+        },
+      },
     );
   }
   return result;
@@ -116,4 +137,21 @@ export async function deleteFolder(
       })
     );
   }
+}
+
+/** Objects whose key starts with `fullPrefix`, counted up to `cap` (as the caller: RLS applies). */
+async function countBelowCapped(
+  tx: Tx,
+  bucket: string,
+  fullPrefix: string,
+  cap: number,
+): Promise<number> {
+  const [row] = await tx<{ count: string }[]>`
+    select count(*) as count from (
+      select 1 from storage.objects o
+       where o.bucket_id = ${bucket}
+         and o.name collate "C" >= ${fullPrefix}
+         and o.name collate "C" < ${fullPrefix + "\u{10FFFF}"}
+       limit ${cap}) x`;
+  return Number(row.count);
 }

@@ -7,13 +7,30 @@ import { requireService } from "../../_shared/auth.ts";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
 import { reconcile, setPlan, usageOf } from "../domain/quota.ts";
+import { reconcilePages } from "../domain/reconcile.ts";
+import { AppError } from "../../_shared/app-error.ts";
 import { PurgeBody, PurgeResponse, purgeRun } from "./purge.ts";
 import { bearer, errors, json, jsonBody, QuotaResponse, UserId } from "./schemas.ts";
 
 const UserParams = z.object({ userId: UserId.openapi({ param: { name: "userId", in: "path" } }) });
 export const PlanBody = z.object({ plan: z.string().min(1).max(64).openapi({ example: "paid" }) })
   .openapi("SetPlanRequest");
-export const ReconcileBody = z.object({ userId: UserId.optional() }).openapi("ReconcileRequest");
+export const ReconcileBody = z.object({
+  userId: UserId.optional().openapi({
+    description: "Only this user (one indexed read, under their lock); without it, a page of all " +
+      "users from `cursor`",
+  }),
+  cursor: UserId.optional().openapi({
+    description:
+      "Continue the walk over all users after this one (the `cursor` of the last answer)",
+  }),
+  budgetMs: z.number().int().min(100).max(600_000).optional().openapi({
+    description: "Time budget of this call in ms (capped by FOLDER_DELETE_BUDGET_MS)",
+  }),
+  limit: z.number().int().min(1).max(100_000).optional().openapi({
+    description: "Users checked by this call at most (default: as many as the budget allows)",
+  }),
+}).openapi("ReconcileRequest");
 export const ReconcileResponse = z.object({
   users: z.array(z.object({
     userId: z.string(),
@@ -22,7 +39,15 @@ export const ReconcileResponse = z.object({
     objectsBefore: z.number().int(),
     objectsAfter: z.number().int(),
     droppedReservations: z.number().int(),
-  })),
+  })).openapi({
+    description: "Users whose counters were fixed, or whose expired reservations " +
+      "were dropped (with userId: that user, always)",
+  }),
+  checked: z.number().int().openapi({ description: "Users checked by this call" }),
+  cursor: z.string().nullable().openapi({
+    description: "Pass it back as `cursor` to continue; null when done",
+  }),
+  done: z.boolean().openapi({ description: "True when every user has been checked" }),
 }).openapi("ReconcileResult");
 
 const planRoute = createRoute({
@@ -49,13 +74,15 @@ const usageRoute = createRoute({
 const reconcileRoute = createRoute({
   method: "post",
   path: "/reconcile",
-  summary: "Recompute usage from storage.objects, drop expired reservations (service role)",
+  summary: "Recompute usage from storage.objects, drop expired reservations: one user, or all " +
+    "users page by page within a time budget; call again with the cursor until done " +
+    "(service role)",
   security: bearer,
   request: {
     body: { required: false, content: { "application/json": { schema: ReconcileBody } } },
   },
   responses: {
-    200: json(ReconcileResponse, "Users whose counters changed"),
+    200: json(ReconcileResponse, "Users whose counters changed, and progress"),
     ...errors("forbidden"),
   },
 });
@@ -93,8 +120,25 @@ admin
     return c.json(await scope(c).db.withService((tx) => usageOf(tx, userId)), 200);
   })
   .openapi(reconcileRoute, async (c) => {
-    const { userId } = c.req.valid("json");
-    const users = await scope(c).db.withService((tx) => reconcile(tx, userId ?? null));
-    return c.json({ users }, 200);
+    const { userId, cursor, budgetMs, limit } = c.req.valid("json") ?? {};
+    const { db, config } = scope(c);
+    if (userId) {
+      if (cursor || limit) {
+        throw new AppError("invalid_request", "Send userId alone, or cursor and limit without it", {
+          details: { field: "cursor" },
+        });
+      }
+      const users = await db.withService((tx) => reconcile(tx, userId));
+      return c.json({ users, checked: 1, cursor: null, done: true }, 200);
+    }
+    const budget = config.folderDeleteBudgetMs;
+    return c.json(
+      await reconcilePages(db, {
+        cursor: cursor ?? null,
+        budgetMs: Math.min(budgetMs ?? budget, budget),
+        maxUsers: limit,
+      }),
+      200,
+    );
   })
   .openapi(purgeRoute, async (c) => c.json(await purgeRun(scope(c), c.req.valid("json")), 200));

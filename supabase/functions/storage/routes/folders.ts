@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createApi } from "../../_shared/http.ts";
 import { type AppEnv, authenticate, scope } from "../context.ts";
 import { actorFor } from "../domain/actor.ts";
-import { deleteFolder } from "../domain/folders.ts";
+import { deleteFolder, REMAINING_CAP } from "../domain/folders.ts";
 import { ActingUserId, bearer, Bucket, errors, FailedPath, json, jsonBody } from "./schemas.ts";
 
 export const FolderDeleteBody = z.object({
@@ -22,7 +22,14 @@ export const FolderDeleteBody = z.object({
 export const FolderDeleteResponse = z.object({
   deleted: z.number().int(),
   failed: z.array(FailedPath),
-  remaining: z.number().int(),
+  remaining: z.number().int().openapi({
+    description: `Objects left below the folder: exact up to ${REMAINING_CAP}; when more are ` +
+      `left it is ${REMAINING_CAP} and remainingCapped is true`,
+  }),
+  remainingCapped: z.literal(true).optional().openapi({
+    description: `Present only when more than ${REMAINING_CAP} objects are left (the count ` +
+      "stops there, so a call costs the same whatever the folder's size)",
+  }),
   done: z.boolean(),
 }).openapi("FolderDeleteResult");
 
