@@ -15,11 +15,11 @@ import { explain, files, formatBytes, formatDate } from "./format.ts";
 import type { AuthError, Session, SupabaseClient } from "@supabase/supabase-js";
 import {
   accessToken,
-  anonKey,
   authClient,
   explainAuthError,
   type Identity,
   identityOf,
+  publishableKey,
 } from "./session.ts";
 import { setupUploads } from "./uploads.ts";
 
@@ -328,7 +328,7 @@ function onSession(session: Session | null): void {
 
 wire();
 try {
-  supabase = authClient(apiUrl, await anonKey(params));
+  supabase = authClient(apiUrl, await publishableKey(params));
   supabase.auth.onAuthStateChange((_event, session) => {
     // supabase-js asks that its callbacks return quickly; the page's work runs after.
     setTimeout(() => onSession(session), 0);
