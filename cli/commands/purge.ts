@@ -117,8 +117,8 @@ export async function run(args: string[]): Promise<number> {
   const storage = createStorageGateway({
     supabaseUrl: connection.url,
     publicSupabaseUrl: connection.url,
-    anonKey: connection.serviceRoleKey,
-    serviceRoleKey: connection.serviceRoleKey,
+    apiKey: connection.serviceRoleKey,
+    serviceKey: connection.serviceRoleKey,
   });
   try {
     if (opts.orphans) {

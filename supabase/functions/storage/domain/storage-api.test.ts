@@ -25,8 +25,8 @@ Deno.test("an unreachable Storage server is 502 storage_unavailable on every cal
   const gateway = createStorageGateway({
     supabaseUrl: "http://127.0.0.1:9",
     publicSupabaseUrl: "http://127.0.0.1:9",
-    anonKey: "anon",
-    serviceRoleKey: "service",
+    apiKey: "anon",
+    serviceKey: "service",
   });
   for (
     const call of [
