@@ -42,3 +42,33 @@ Deno.test("an unreachable Storage server is 502 storage_unavailable on every cal
     });
   }
 });
+
+Deno.test("service calls send a secret key as apikey only (never Bearer sb_), user calls the JWT", async () => {
+  const seen: { apikey: string | null; authorization: string | null }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    seen.push({
+      apikey: req.headers.get("apikey"),
+      authorization: req.headers.get("authorization"),
+    });
+    return Response.json([]);
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}`;
+    const gateway = createStorageGateway({
+      supabaseUrl: url,
+      publicSupabaseUrl: url,
+      apiKey: "sb_publishable_x",
+      serviceKey: "sb_secret_x",
+    });
+    await gateway.ping();
+    await gateway.remove("user.jwt.token", "b", ["k"]);
+    await gateway.remove("eyJlegacy.service.role", "b", ["k"]);
+    assert.deepEqual(seen, [
+      { apikey: "sb_secret_x", authorization: null },
+      { apikey: "sb_publishable_x", authorization: "Bearer user.jwt.token" },
+      { apikey: "sb_publishable_x", authorization: "Bearer eyJlegacy.service.role" },
+    ]);
+  } finally {
+    await server.shutdown();
+  }
+});
