@@ -8,6 +8,7 @@
 import http from "node:http";
 import https from "node:https";
 import { createHash, type Hash } from "node:crypto";
+import { storageAuthHeaders } from "../lib/connection.ts";
 
 /** A refused or failed Storage API call. */
 export class StorageError extends Error {
@@ -61,7 +62,7 @@ export function encodeKey(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
 }
 
-/** Storage API access with the service-role key. */
+/** Storage API access with a backend's key (secret key, or the legacy service_role key). */
 export class StorageApi {
   readonly #base: string;
   readonly #key: string;
@@ -69,13 +70,14 @@ export class StorageApi {
 
   /**
    * @param url project URL (`http://127.0.0.1:54321`)
-   * @param serviceRoleKey the service_role key
+   * @param secretKey a secret key (`sb_secret_...`, sent as `apikey` only) or the
+   *   legacy service_role JWT
    * @param options `idleTimeoutMs`: an upload whose socket sees no traffic this long fails
    *   as a transient `network_error` (retried) instead of hanging the run (default 120 s)
    */
-  constructor(url: string, serviceRoleKey: string, options: { idleTimeoutMs?: number } = {}) {
+  constructor(url: string, secretKey: string, options: { idleTimeoutMs?: number } = {}) {
     this.#base = `${url.replace(/\/+$/, "")}/storage/v1`;
-    this.#key = serviceRoleKey;
+    this.#key = secretKey;
     this.#idleMs = options.idleTimeoutMs ?? 120_000;
   }
 
@@ -99,8 +101,7 @@ export class StorageApi {
     const md5 = createHash("md5");
     const sha = opts.sha256 ? createHash("sha256") : null;
     const headers = {
-      authorization: `Bearer ${this.#key}`,
-      apikey: this.#key,
+      ...storageAuthHeaders(this.#key),
       "content-type": opts.contentType,
       "content-length": String(opts.size),
       "cache-control": "max-age=3600",
@@ -176,8 +177,7 @@ export class StorageApi {
         ...init,
         headers: {
           ...init.headers as Record<string, string>,
-          authorization: `Bearer ${this.#key}`,
-          apikey: this.#key,
+          ...storageAuthHeaders(this.#key),
         },
       });
     } catch (error) {
