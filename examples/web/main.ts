@@ -6,7 +6,8 @@
  * all through the typed client in clients/js.
  *
  * URL options: `?url=` the Supabase URL (default: this page's origin, the
- * local stack's gateway); `?key=` its anon key (default: the serving stack's);
+ * local stack's gateway); `?key=` its publishable key (`sb_publishable_...`, or a legacy
+ * anon key; default: the serving stack's; never a secret key);
  * `?bucket=`; `?pageSize=`.
  */
 import { createStowage, type ListPage, type Stowage } from "../../clients/js/mod.ts";

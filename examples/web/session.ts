@@ -4,8 +4,8 @@
  * at `/auth/v1`. supabase-js keeps the session in localStorage and refreshes
  * the access token on its own before it expires.
  *
- * The anon key comes from `?key=`, else from the stack that serves the page
- * (`stack.json` beside it: the public URL and anon key, nothing secret).
+ * The publishable key comes from `?key=`, else from the stack that serves the page
+ * (`stack.json` beside it: the public URL and publishable key, nothing secret).
  */
 import {
   type AuthError,
