@@ -10,7 +10,7 @@ import { LocalSource } from "../cli/migrate/source-local.ts";
 
 const [dir, bucket] = Deno.args;
 const conn = await resolveConnection(Deno.env.toObject());
-const storage = createClient(conn.url, conn.serviceRoleKey, { auth: { persistSession: false } })
+const storage = createClient(conn.url, conn.secretKey, { auth: { persistSession: false } })
   .storage.from(bucket);
 let n = 0;
 for await (const o of new LocalSource(dir).list()) {

@@ -21,8 +21,16 @@ export interface StackUser {
 export interface StackCredentials {
   /** Public API URL (gateway), e.g. `http://127.0.0.1:54321`. */
   url: string;
+  /** `sb_publishable_...`: for browsers and apps (role anon), as `supabase start` prints it. */
+  publishableKey: string;
+  /** `sb_secret_...`: for backends only (role service_role); refused from a browser. */
+  secretKey: string;
+  /** Legacy anon JWT (HS256); refused everywhere when {@link legacyKeysEnabled} is false. */
   anonKey: string;
+  /** Legacy service_role JWT (HS256); refused everywhere when {@link legacyKeysEnabled} is false. */
   serviceRoleKey: string;
+  /** False under `STOWAGE_LEGACY_KEYS=off`: a project whose legacy keys are disabled. */
+  legacyKeysEnabled: boolean;
   legacyJwtSecret: string;
   /** `postgresql://postgres:postgres@127.0.0.1:<port>/postgres`: the project owner (not a superuser). */
   dbUrl: string;

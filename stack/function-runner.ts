@@ -1,8 +1,9 @@
 /**
  * @module Runs one Edge Function the way the Edge Runtime does: imports
- * `supabase/functions/<name>/index.ts`, whose `Deno.serve(handler)` call is
- * bound here to the loopback port the gateway chose (the runtime ignores the
- * function's own port options too).
+ * `supabase/functions/<name>/index.ts` and serves, on the loopback port the
+ * gateway chose, either its default export's `fetch` (`export default { fetch }`,
+ * the CLI 3 scaffold's form) or the handler of its `Deno.serve(handler)` call
+ * (the runtime ignores the function's own port options too).
  *
  * Usage: deno run --allow-net --allow-env --allow-read stack/function-runner.ts <entry> <port> <name>
  */
@@ -17,6 +18,16 @@ type Handler = Deno.ServeHandler;
 const originalServe = Deno.serve.bind(Deno);
 let served = false;
 
+function listen(handler: Handler): Deno.HttpServer {
+  return originalServe({
+    hostname: "127.0.0.1",
+    port,
+    onListen() {
+      console.log(`function ${name} listening on ${port}`);
+    },
+  }, handler);
+}
+
 // deno-lint-ignore no-explicit-any
 (Deno as any).serve = (...args: unknown[]) => {
   if (served) throw new Error(`Function "${name}" called Deno.serve twice`);
@@ -28,17 +39,18 @@ let served = false;
       ? args[1]
       : (args[0] as { handler?: Handler }).handler) as Handler | undefined;
   if (!handler) throw new Error(`Function "${name}" called Deno.serve without a handler`);
-  return originalServe({
-    hostname: "127.0.0.1",
-    port,
-    onListen() {
-      console.log(`function ${name} listening on ${port}`);
-    },
-  }, handler);
+  return listen(handler);
 };
 
-await import(new URL(entryPath, `file://${Deno.cwd()}/`).href);
+const entry = await import(new URL(entryPath, `file://${Deno.cwd()}/`).href);
+const exported = entry.default as { fetch?: Handler } | undefined;
+if (typeof exported?.fetch === "function") {
+  if (served) throw new Error(`Function "${name}" both exports fetch and calls Deno.serve`);
+  served = true;
+  const fetchHandler = exported.fetch.bind(exported);
+  listen((req, info) => fetchHandler(req, info));
+}
 if (!served) {
-  console.error(`Function "${name}" did not call Deno.serve`);
+  console.error(`Function "${name}" neither exports default { fetch } nor calls Deno.serve`);
   Deno.exit(1);
 }

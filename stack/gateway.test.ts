@@ -1,12 +1,14 @@
 /**
  * @module The gateway: JWKS, routing to functions (including one that is
- * missing or crashes), the Storage-API prefix.
+ * missing or crashes), the Storage-API prefix, and API keys as the platform's
+ * gateway treats them (role JWTs toward Storage, secret keys refused from
+ * browsers, legacy keys refused when disabled).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { stack } from "../tests/support/stack.ts";
+import { client, stack } from "../tests/support/stack.ts";
 import { FunctionsHost } from "./functions.ts";
-import { createGateway } from "./gateway.ts";
+import { applyApiKeys, createGateway, type GatewayKeys } from "./gateway.ts";
 
 Deno.test("the gateway serves the JWKS and routes /functions/v1/storage to the function", async () => {
   const s = await stack();
@@ -75,4 +77,110 @@ Deno.test("a function that crashes answers 502 and the gateway lives on", async 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+const KEYS: GatewayKeys = {
+  publishable: "sb_publishable_test",
+  secret: "sb_secret_test",
+  legacy: { anon: "eyJ.anon.jwt", serviceRole: "eyJ.service.jwt" },
+  legacyEnabled: true,
+  roleToken: (role) => Promise.resolve(`minted-${role}`),
+};
+
+async function forwarded(
+  headers: Record<string, string>,
+  options: { keys?: GatewayKeys; translate?: boolean } = {},
+): Promise<string | number> {
+  const out = await applyApiKeys(
+    new Request("http://x/storage/v1/bucket", { headers }),
+    options.keys ?? KEYS,
+    options.translate ?? true,
+  );
+  if (out instanceof Response) {
+    await out.body?.cancel();
+    return out.status;
+  }
+  return out.headers.get("authorization") ?? "none";
+}
+
+Deno.test("toward Storage an sb_ apikey without a user token becomes its role's JWT", async () => {
+  assert.equal(await forwarded({ apikey: KEYS.publishable }), "Bearer minted-anon");
+  assert.equal(
+    await forwarded({ apikey: KEYS.secret, authorization: `Bearer ${KEYS.secret}` }),
+    "Bearer minted-service_role",
+    "supabase-js sends the key in both headers",
+  );
+  assert.equal(
+    await forwarded({ apikey: KEYS.publishable, authorization: "Bearer user.jwt.here" }),
+    "Bearer user.jwt.here",
+    "a user's token stays",
+  );
+  assert.equal(await forwarded({ apikey: "sb_secret_unknown" }), 401, "an unknown key is 401");
+  assert.equal(
+    await forwarded({ apikey: KEYS.publishable }, { translate: false }),
+    "none",
+    "functions get the headers as sent",
+  );
+});
+
+Deno.test("a secret key from a browser is refused 401 on every route, a publishable key is not", async () => {
+  for (const translate of [true, false]) {
+    assert.equal(
+      await forwarded({ apikey: KEYS.secret, origin: "http://localhost:3000" }, { translate }),
+      401,
+    );
+    assert.equal(
+      await forwarded({
+        authorization: `Bearer ${KEYS.secret}`,
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/140",
+      }, { translate }),
+      401,
+    );
+  }
+  assert.equal(
+    await forwarded({ apikey: KEYS.publishable, origin: "http://localhost:3000" }),
+    "Bearer minted-anon",
+  );
+});
+
+Deno.test("with legacy keys disabled the anon and service_role JWTs are refused 401", async () => {
+  const off = { ...KEYS, legacyEnabled: false };
+  for (const translate of [true, false]) {
+    assert.equal(await forwarded({ apikey: KEYS.legacy.anon }, { keys: off, translate }), 401);
+    assert.equal(
+      await forwarded({ authorization: `Bearer ${KEYS.legacy.serviceRole}` }, {
+        keys: off,
+        translate,
+      }),
+      401,
+    );
+  }
+  assert.equal(await forwarded({ apikey: KEYS.legacy.anon }), "none", "enabled: untouched");
+});
+
+Deno.test("the stack's gateway: publishable and secret keys reach Storage as their roles", async () => {
+  const s = await stack();
+  assert.match(s.publishableKey, /^sb_publishable_/);
+  assert.match(s.secretKey, /^sb_secret_/);
+  const asSecret = await fetch(`${s.url}/storage/v1/bucket`, { headers: { apikey: s.secretKey } });
+  assert.equal(asSecret.status, 200, "the secret key acts as service_role: it lists buckets");
+  assert.ok(Array.isArray(await asSecret.json()));
+  const fromBrowser = await fetch(`${s.url}/storage/v1/bucket`, {
+    headers: { apikey: s.secretKey, origin: "http://localhost:3000" },
+  });
+  assert.equal(fromBrowser.status, 401);
+  assert.match((await fromBrowser.json()).message, /secret API key in browser/);
+  const unknown = await fetch(`${s.url}/storage/v1/bucket`, {
+    headers: { apikey: "sb_secret_0000000000000000000000" },
+  });
+  assert.equal(unknown.status, 401);
+  await unknown.body?.cancel();
+  const anon = await (await client()).storage.from("audiofiles").list("");
+  assert.equal(anon.error, null, "the publishable key acts as anon: RLS shows nothing");
+  assert.deepEqual(anon.data, []);
+  const legacy = await fetch(`${s.url}/storage/v1/bucket`, {
+    headers: { apikey: s.serviceRoleKey, authorization: `Bearer ${s.serviceRoleKey}` },
+  });
+  assert.equal(legacy.status, s.legacyKeysEnabled ? 200 : 401);
+  await legacy.body?.cancel();
 });

@@ -4,6 +4,12 @@
  * process, which sees `/<name>/*`), `/storage/v1/*` (the Storage-API double,
  * prefix stripped), `/auth/v1/.well-known/jwks.json`, and the example page
  * under `/examples/web/`.
+ *
+ * API keys are handled as the platform's gateway handles them (see
+ * {@link GatewayKeys}): toward Storage and Auth an `apikey: sb_...` with no
+ * user `Authorization` becomes that role's JWT; a secret key from a browser is
+ * refused 401 on every route; with legacy keys disabled the anon and
+ * service_role JWTs are refused 401. Functions get the request's own headers.
  */
 import { join, normalize } from "node:path";
 import type { FunctionsHost } from "./functions.ts";
@@ -17,6 +23,22 @@ export interface GatewayOptions {
   examplesDir?: string;
   /** The auth server, mounted at `/auth/v1/*` with the prefix stripped (optional). */
   auth?: (req: Request) => Promise<Response>;
+  /** The project's API keys (optional: without them headers pass through untouched). */
+  keys?: GatewayKeys;
+}
+
+/** The API keys the gateway knows, as the platform's gateway knows a project's keys. */
+export interface GatewayKeys {
+  /** `sb_publishable_...`: stands for role `anon`. */
+  publishable: string;
+  /** `sb_secret_...`: stands for role `service_role`; never accepted from a browser. */
+  secret: string;
+  /** The legacy anon and service_role JWTs of the project. */
+  legacy: { anon: string; serviceRole: string };
+  /** False when the project's legacy keys are disabled: they are refused 401. */
+  legacyEnabled: boolean;
+  /** Mints the short-lived JWT of a role, sent upstream in place of an `sb_` key. */
+  roleToken(role: "anon" | "service_role"): Promise<string>;
 }
 
 const HOP_BY_HOP = [
@@ -130,11 +152,91 @@ function stripPrefix(req: Request, prefix: string): Request {
   });
 }
 
+/** A 401 of the gateway, readable by a browser page (CORS). */
+function json401(body: unknown): Response {
+  return json(401, body, { "access-control-allow-origin": "*" });
+}
+
+/** Whether a request comes from a browser: it has an Origin, or a browser's User-Agent. */
+export function isBrowserRequest(req: Request): boolean {
+  return req.headers.has("origin") || /\bMozilla\//.test(req.headers.get("user-agent") ?? "");
+}
+
+function bearerOf(req: Request): string | null {
+  return /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "")?.[1] ?? null;
+}
+
+/**
+ * What the platform's gateway does with a request's API keys before routing it.
+ * @param translate true toward Storage and Auth: an `sb_` apikey without a user
+ *   token becomes the role's JWT (an unknown `sb_` key is 401); false toward
+ *   functions, which get the headers as sent
+ * @returns the request to forward, or the 401 answer
+ */
+export async function applyApiKeys(
+  req: Request,
+  keys: GatewayKeys,
+  translate: boolean,
+): Promise<Request | Response> {
+  const apikey = req.headers.get("apikey");
+  const bearer = bearerOf(req);
+  const presented = [apikey, bearer].filter((v): v is string => v !== null);
+  if (presented.some((v) => v.startsWith("sb_secret_")) && isBrowserRequest(req)) {
+    return json401({
+      message: "Forbidden use of secret API key in browser",
+      hint: "Secret API keys can only be used in a protected environment and should never be " +
+        "used in a browser. Use a publishable key instead.",
+    });
+  }
+  if (
+    !keys.legacyEnabled &&
+    presented.some((v) => v === keys.legacy.anon || v === keys.legacy.serviceRole)
+  ) {
+    return json401({
+      message: "Legacy API keys are disabled",
+      hint: "Your legacy API keys (anon, service_role) were disabled on the project. " +
+        "Use the publishable or secret key instead.",
+    });
+  }
+  if (!translate || apikey === null || !apikey.startsWith("sb_")) return req;
+  const role = apikey === keys.publishable
+    ? "anon"
+    : apikey === keys.secret
+    ? "service_role"
+    : null;
+  if (role === null) {
+    return json401({
+      message: "Invalid API key",
+      hint: "Double check the provided API key as it is not valid",
+    });
+  }
+  // A user's JWT stays; an absent Authorization or one carrying an API key gets the role's JWT.
+  if (bearer !== null && !bearer.startsWith("sb_")) return req;
+  const headers = new Headers(req.headers);
+  headers.set("authorization", `Bearer ${await keys.roleToken(role)}`);
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  return new Request(req.url, {
+    method: req.method,
+    headers,
+    body: hasBody ? req.body : undefined,
+    redirect: req.redirect,
+    // @ts-ignore: duplex is required for streamed request bodies
+    duplex: "half",
+  });
+}
+
 /** Builds the gateway's request handler. */
 export function createGateway(options: GatewayOptions): (req: Request) => Promise<Response> {
-  return async (req: Request): Promise<Response> => {
-    const url = new URL(req.url);
+  return async (original: Request): Promise<Response> => {
+    const url = new URL(original.url);
     const path = url.pathname;
+    let req = original;
+    if (options.keys) {
+      const upstream = path.startsWith("/storage/v1") || path.startsWith("/auth/v1");
+      const applied = await applyApiKeys(original, options.keys, upstream);
+      if (applied instanceof Response) return applied;
+      req = applied;
+    }
     if (path === "/auth/v1/.well-known/jwks.json") {
       return json(200, options.jwks, {
         "access-control-allow-origin": "*",

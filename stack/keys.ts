@@ -1,10 +1,22 @@
 /**
  * @module Signing keys and tokens of the local stack, shaped as a current
- * `supabase start` issues them: an ES256 key with a `kid` for user access
- * tokens (published as JWKS) and a legacy HS256 secret for the anon and
- * service_role API keys.
+ * `supabase start` issues them: the fixed local publishable and secret API
+ * keys, an ES256 key with a `kid` for user access tokens (published as JWKS)
+ * and a legacy HS256 secret for the anon and service_role API keys.
  */
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+
+/**
+ * The publishable key `supabase start` (CLI 3.1) prints for every local
+ * project: public, fine in browsers (acts as role `anon`).
+ */
+export const LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
+
+/**
+ * The secret key `supabase start` prints for every local project: backends only
+ * (acts as role `service_role`; the gateway refuses it from a browser).
+ */
+export const LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 
 /** The keys of one local stack, as stored in `<stack dir>/keys.json`. */
 export interface StackKeys {
@@ -82,6 +94,26 @@ export async function signApiKey(keys: StackKeys, role: "anon" | "service_role")
     .setIssuedAt(now)
     .setExpirationTime(now + 10 * 365 * 24 * 3600)
     .sign(new TextEncoder().encode(keys.legacyJwtSecret));
+}
+
+/**
+ * Signs the short-lived role token the gateway sends to the Storage API in place
+ * of an `sb_` API key (as the platform's gateway does): `{role, iss}`, ES256 with
+ * the stack's `kid`, so it verifies even when the legacy secret is disabled.
+ */
+export async function signRoleToken(
+  keys: StackKeys,
+  role: "anon" | "service_role",
+  issuerUrl = "http://127.0.0.1:54321",
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const key = await importJWK(keys.signingKey, "ES256");
+  return await new SignJWT({ role })
+    .setProtectedHeader({ alg: "ES256", kid: keys.signingKey.kid, typ: "JWT" })
+    .setIssuer(`${issuerUrl}/auth/v1`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(key);
 }
 
 /**

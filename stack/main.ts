@@ -9,7 +9,9 @@
  *
  * Environment: STOWAGE_PORT (54321), STOWAGE_DB_PORT (54322),
  * STOWAGE_INTERNAL_PORT (STOWAGE_PORT + 10, see ports.ts),
- * STOWAGE_STACK_DIR (.stack), STOWAGE_QUIET=1 (no banner).
+ * STOWAGE_STACK_DIR (.stack), STOWAGE_QUIET=1 (no banner), STOWAGE_LEGACY_KEYS=off
+ * (a project whose legacy anon/service_role keys are disabled: the gateway and
+ * Storage refuse them and the functions get no legacy variable).
  */
 import { join, resolve } from "node:path";
 import postgres from "postgres";
@@ -21,7 +23,13 @@ import {
   startServer,
 } from "./postgres.ts";
 import { applyBaseline, databaseUrls, pushMigrations } from "./database.ts";
-import { loadOrCreateKeys, signApiKey } from "./keys.ts";
+import {
+  loadOrCreateKeys,
+  LOCAL_PUBLISHABLE_KEY,
+  LOCAL_SECRET_KEY,
+  signApiKey,
+  signRoleToken,
+} from "./keys.ts";
 import { FunctionsHost } from "./functions.ts";
 import { createGateway } from "./gateway.ts";
 import { createStorageApi } from "./storage-api/mod.ts";
@@ -34,6 +42,15 @@ import { descendants, stopProcesses } from "./process-tree.ts";
 const projectDir = resolve(new URL("..", import.meta.url).pathname);
 const stackDir = resolve(projectDir, Deno.env.get("STOWAGE_STACK_DIR") ?? ".stack");
 const quiet = Deno.env.get("STOWAGE_QUIET") === "1";
+const legacyKeysEnabled = legacyKeysSetting(Deno.env.get("STOWAGE_LEGACY_KEYS"));
+
+/** `STOWAGE_LEGACY_KEYS`: on (default) or off. */
+function legacyKeysSetting(value: string | undefined): boolean {
+  const v = (value ?? "on").trim().toLowerCase();
+  if (["on", "1", "true", ""].includes(v)) return true;
+  if (["off", "0", "false"].includes(v)) return false;
+  throw new Error(`STOWAGE_LEGACY_KEYS must be "on" or "off", not "${value}"`);
+}
 const DEV_USERS = ["alice@example.com", "bob@example.com", "carol@example.com"];
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -139,6 +156,21 @@ async function devUsers(adminUrl: string, auth: AuthApi): Promise<StackUser[]> {
   }
 }
 
+/** Role tokens for the gateway, minted once per role and renewed before they expire. */
+function roleTokens(
+  keys: Awaited<ReturnType<typeof loadOrCreateKeys>>,
+  url: string,
+): (role: "anon" | "service_role") => Promise<string> {
+  const cache = new Map<string, { token: Promise<string>; until: number }>();
+  return (role) => {
+    const hit = cache.get(role);
+    if (hit && hit.until > Date.now()) return hit.token;
+    const token = signRoleToken(keys, role, url);
+    cache.set(role, { token, until: Date.now() + 30 * 60_000 });
+    return token;
+  };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const functionsDir = join(projectDir, "supabase/functions");
@@ -186,6 +218,7 @@ async function main(): Promise<void> {
     dataDir: storageDir,
     legacyJwtSecret: keys.legacyJwtSecret,
     jwks: keys.jwks as { keys: JsonWebKey[] },
+    legacyKeys: legacyKeysEnabled,
   });
   cleanups.push(() => storage.close());
 
@@ -203,17 +236,22 @@ async function main(): Promise<void> {
   const serviceRoleKey = await signApiKey(keys, "service_role");
   const webhookSecret = Deno.env.get("ASSISTANT_WEBHOOK_SECRET") ??
     `whsec-local-${crypto.randomUUID()}`;
+  // What the Edge Runtime gives a function on a project: the URL, the database, the
+  // new API keys as JSON dictionaries of named keys, the JWKS, and the legacy keys
+  // only while the project has them. Plus our own variables.
   const functionEnv: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/tmp",
     NO_COLOR: "1",
     SUPABASE_URL: `http://127.0.0.1:${internalPort}`,
-    SUPABASE_ANON_KEY: anonKey,
-    SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
     SUPABASE_DB_URL: db.postgres,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: LOCAL_PUBLISHABLE_KEY }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: LOCAL_SECRET_KEY }),
     SUPABASE_JWKS: JSON.stringify(keys.jwks),
+    ...(legacyKeysEnabled
+      ? { SUPABASE_ANON_KEY: anonKey, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey }
+      : {}),
     PUBLIC_SUPABASE_URL: url,
-    LEGACY_JWT_SECRET: keys.legacyJwtSecret,
     ASSISTANT_WEBHOOK_SECRET: webhookSecret,
   };
   const denoDir = Deno.env.get("DENO_DIR");
@@ -239,9 +277,16 @@ async function main(): Promise<void> {
     jwks: keys.jwks,
     examplesDir: join(projectDir, "examples/web/dist"),
     auth: auth.handler,
+    keys: {
+      publishable: LOCAL_PUBLISHABLE_KEY,
+      secret: LOCAL_SECRET_KEY,
+      legacy: { anon: anonKey, serviceRole: serviceRoleKey },
+      legacyEnabled: legacyKeysEnabled,
+      roleToken: roleTokens(keys, url),
+    },
   });
-  // The example page reads the stack's public URL and anon key here (both are public).
-  const pageConfig = JSON.stringify({ url, anonKey });
+  // The example page reads the stack's public URL and publishable key here (both are public).
+  const pageConfig = JSON.stringify({ url, publishableKey: LOCAL_PUBLISHABLE_KEY });
   const handler = (req: Request): Promise<Response> =>
     new URL(req.url).pathname === "/examples/web/stack.json"
       ? Promise.resolve(
@@ -269,8 +314,11 @@ async function main(): Promise<void> {
 
   const credentials: StackCredentials = {
     url,
+    publishableKey: LOCAL_PUBLISHABLE_KEY,
+    secretKey: LOCAL_SECRET_KEY,
     anonKey,
     serviceRoleKey,
+    legacyKeysEnabled,
     legacyJwtSecret: keys.legacyJwtSecret,
     dbUrl: db.postgres,
     adminDbUrl: db.admin,
@@ -288,14 +336,21 @@ async function main(): Promise<void> {
     "",
     `Stowage local stack is up (${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops it.`,
     "",
+    `  Publishable key  ${LOCAL_PUBLISHABLE_KEY}   (browsers and apps)`,
+    `  Secret key       ${LOCAL_SECRET_KEY}   (backends only)`,
+    "",
     `  API URL          ${url}`,
     `  Functions        ${url}/functions/v1/{${functions.names.join(",")}}`,
     `  Storage API      ${url}/storage/v1`,
     `  Auth             ${url}/auth/v1 (email + password; JWKS at /.well-known/jwks.json)`,
     `  Example page     ${url}/examples/web/`,
     `  DB URL           ${db.postgres}`,
-    `  anon key         ${anonKey}`,
-    `  service_role key ${serviceRoleKey}`,
+    ...(legacyKeysEnabled
+      ? [
+        `  anon key         ${anonKey}   (legacy, still accepted)`,
+        `  service_role key ${serviceRoleKey}   (legacy, still accepted)`,
+      ]
+      : ["  legacy keys      disabled (STOWAGE_LEGACY_KEYS=off): anon and service_role refused"]),
     "",
     ...credentials.users.map((u) =>
       `  ${u.email.padEnd(18)} password ${u.password}  ${

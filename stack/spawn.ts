@@ -44,12 +44,13 @@ export interface SpawnedStack {
 /**
  * Spawns `stack/main.ts` with STOWAGE_PORT, STOWAGE_DB_PORT and
  * STOWAGE_INTERNAL_PORT (a block of {@link INTERNAL_BLOCK} ports) on free ports
- * and STOWAGE_STACK_DIR = `dir`. The stack stops by itself if this process dies.
+ * and STOWAGE_STACK_DIR = `dir` (plus `options.env`, e.g. `STOWAGE_LEGACY_KEYS: "off"`).
+ * The stack stops by itself if this process dies.
  * @throws Error with the end of the stack's output when it exits or is not ready in time
  */
 export async function spawnStack(
   dir: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<SpawnedStack> {
   const port = freePort();
   let dbPort = freePort();
@@ -67,6 +68,7 @@ export async function spawnStack(
       STOWAGE_INTERNAL_PORT: String(internalPort),
       STOWAGE_STACK_DIR: dir,
       STOWAGE_QUIET: "1",
+      ...options.env,
     },
     stdin: "null",
     stdout: "piped",

@@ -115,7 +115,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
         // Normal requests through every route print no Deno warning (request.signal...).
         const creds = JSON.parse(await Deno.readTextFile(join(dir, "stack/credentials.json")));
         const alice = creds.users[0];
-        const headers = { apikey: creds.anonKey, authorization: `Bearer ${alice.accessToken}` };
+        const headers = {
+          apikey: creds.publishableKey,
+          authorization: `Bearer ${alice.accessToken}`,
+        };
         for (
           const path of [
             "/storage/v1/bucket",

@@ -2,7 +2,7 @@
  * @module The test runner reads deno test's and pg_prove's results right.
  */
 import assert from "node:assert/strict";
-import { parseDenoSummary, parsePartialDeno, parseTap } from "./test-runner.ts";
+import { LEGACY_OFF_FILES, parseDenoSummary, parsePartialDeno, parseTap } from "./test-runner.ts";
 
 Deno.test("parseDenoSummary reads passed, failed and ignored, with or without steps", () => {
   assert.deepEqual(parseDenoSummary("...\nok | 3 passed | 0 failed (30ms)\n"), {
@@ -33,4 +33,14 @@ Deno.test("parsePartialDeno counts finished tests of a run cut short, and at lea
   const out = "a ... ok (1ms)\nb ... FAILED (2ms)\nc ... ok (3ms)\nd ... ignored (0ms)\n";
   assert.deepEqual(parsePartialDeno(out), { passed: 2, failed: 1, skipped: 1 });
   assert.deepEqual(parsePartialDeno("a ... ok (1ms)\n"), { passed: 1, failed: 1, skipped: 0 });
+});
+
+Deno.test("the legacy-keys-off pass names existing files: keys, uploads, listing, admin", async () => {
+  assert.ok(LEGACY_OFF_FILES.length >= 4);
+  for (const family of ["auth-keys", "uploads", "listing", "admin"]) {
+    assert.ok(LEGACY_OFF_FILES.some((f) => f.includes(family)), family);
+  }
+  for (const file of LEGACY_OFF_FILES) {
+    assert.ok((await Deno.stat(new URL(`../${file}`, import.meta.url))).isFile, file);
+  }
 });

@@ -6,6 +6,12 @@
  * one line `N passed, N failed, N skipped` over all runners.
  *
  * Arguments are passed to `deno test` (e.g. a path to run only some files).
+ *
+ * A full run (no arguments) then runs {@link LEGACY_OFF_FILES} a second time
+ * against a stack whose legacy API keys are disabled (`STOWAGE_LEGACY_KEYS=off`),
+ * as a project created today may be; `STOWAGE_LEGACY_OFF_PASS=0` skips that pass,
+ * `STOWAGE_LEGACY_OFF_ONLY=1` runs only it (CI can run it as a job of its own).
+ * `STOWAGE_LEGACY_KEYS=off deno task test <files>` runs any files in that mode.
  */
 import { join, resolve } from "node:path";
 import postgres from "postgres";
@@ -14,6 +20,17 @@ import { readCredentials } from "./credentials.ts";
 import { descendants, stopProcesses } from "./process-tree.ts";
 
 const projectDir = resolve(new URL("..", import.meta.url).pathname);
+
+/**
+ * The files run again against a stack with legacy keys disabled: the keys
+ * themselves, uploads, listing and admin (backends with the secret key).
+ */
+export const LEGACY_OFF_FILES = [
+  "tests/integration/auth-keys.test.ts",
+  "tests/integration/storage-uploads.test.ts",
+  "tests/integration/storage-listing.test.ts",
+  "tests/integration/storage-admin.test.ts",
+];
 
 interface Tally {
   passed: number;
@@ -178,9 +195,26 @@ async function main(): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
+  const legacyOffOnly = Deno.env.get("STOWAGE_LEGACY_OFF_ONLY") === "1";
+  if (!legacyOffOnly) await mainPass(dir, (s) => stack = s);
+  if (
+    legacyOffOnly || (!Deno.args.length && Deno.env.get("STOWAGE_LEGACY_OFF_PASS") !== "0" &&
+      Deno.env.get("STOWAGE_LEGACY_KEYS") !== "off")
+  ) {
+    await legacyOffPass(`${dir}-legacy-off`, (s) => stack = s);
+  }
+  console.log("\n" + lines.join("\n"));
+  console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  return total.failed > 0 ? 1 : 0;
+}
+
+/** The stack of the main pass: every test (or the files named), then pgTAP on a full run. */
+async function mainPass(dir: string, started: (stack: SpawnedStack) => void): Promise<void> {
+  let stack: SpawnedStack | undefined;
   try {
     console.log("\n== starting a test stack");
     stack = await spawnStack(dir, { timeoutMs: 180_000 });
+    started(stack);
     const env = { STOWAGE_CREDENTIALS: stack.credentialsPath, NO_COLOR: "1" };
     console.log("\n== deno test (unit and integration)");
     const args = Deno.args.length ? Deno.args : [];
@@ -200,9 +234,30 @@ async function main(): Promise<number> {
     if (stack) await stack.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  console.log("\n" + lines.join("\n"));
-  console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
-  return total.failed > 0 ? 1 : 0;
+}
+
+/** {@link LEGACY_OFF_FILES} against a stack whose legacy keys are disabled. */
+async function legacyOffPass(dir: string, started: (stack: SpawnedStack) => void): Promise<void> {
+  let stack: SpawnedStack | undefined;
+  try {
+    console.log("\n== a stack with legacy keys disabled (STOWAGE_LEGACY_KEYS=off)");
+    stack = await spawnStack(dir, { timeoutMs: 180_000, env: { STOWAGE_LEGACY_KEYS: "off" } });
+    started(stack);
+    const { text, timedOut } = await run(
+      Deno.execPath(),
+      ["test", "-A", "--no-check", ...LEGACY_OFF_FILES],
+      { STOWAGE_CREDENTIALS: stack.credentialsPath, NO_COLOR: "1" },
+    );
+    const tally = parseDenoSummary(text) ?? parsePartialDeno(text);
+    if (timedOut) tally.failed += 1;
+    add("deno test (legacy keys off)", tally);
+  } catch (error) {
+    console.error((error as Error).message);
+    add("test stack (legacy keys off)", { passed: 0, failed: 1, skipped: 0 });
+  } finally {
+    if (stack) await stack.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 }
 
 if (import.meta.main) Deno.exit(await main());

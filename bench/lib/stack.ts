@@ -114,15 +114,15 @@ export class Bench {
 
   /** A supabase-js client acting as the user with `token`. */
   userClient(token: string): SupabaseClient {
-    return createClient(this.credentials.url, this.credentials.anonKey, {
+    return createClient(this.credentials.url, this.credentials.publishableKey, {
       auth: { persistSession: false, autoRefreshToken: false },
       global: { headers: { Authorization: `Bearer ${token}` } },
     });
   }
 
-  /** A supabase-js client with the service_role key. */
+  /** A supabase-js client with the secret key (role service_role at Storage). */
   serviceClient(): SupabaseClient {
-    return createClient(this.credentials.url, this.credentials.serviceRoleKey, {
+    return createClient(this.credentials.url, this.credentials.secretKey, {
       auth: { persistSession: false, autoRefreshToken: false },
     });
   }
@@ -143,7 +143,7 @@ export class Bench {
       method,
       headers: {
         Authorization: `Bearer ${token}`,
-        apikey: this.credentials.anonKey,
+        apikey: this.credentials.publishableKey,
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -4,6 +4,7 @@
  * read through the Storage API with the service-role key).
  */
 import type postgres from "postgres";
+import { storageAuthHeaders } from "../lib/connection.ts";
 import { CliError } from "../lib/errors.ts";
 import { encodeKey, storageErrorFrom } from "../migrate/storage-api.ts";
 
@@ -83,7 +84,7 @@ export async function localLayout(root: string): Promise<OldLayout> {
  */
 export async function bucketLayout(
   url: string,
-  serviceRoleKey: string,
+  secretKey: string,
   sql: postgres.Sql,
   bucket: string,
 ): Promise<OldLayout> {
@@ -98,7 +99,7 @@ export async function bucketLayout(
       let res: Response;
       try {
         res = await fetch(`${base}/${encodeKey(key)}`, {
-          headers: { authorization: `Bearer ${serviceRoleKey}`, apikey: serviceRoleKey },
+          headers: storageAuthHeaders(secretKey),
         });
       } catch (error) {
         throw new CliError("source_unavailable", `Cannot read "${key}" from ${bucket}`, {

@@ -25,8 +25,8 @@ database are kept (a second run changes nothing); conflicts and unknown users ar
 
 Options:
   --from <dir>         a local copy of the bucket (the folder holding user_data/)
-  --bucket <name>      read from this Storage bucket (SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY,
-                       else the local stack's credentials)
+  --bucket <name>      read from this Storage bucket (SUPABASE_URL + SUPABASE_SECRET_KEY,
+                       or the legacy SUPABASE_SERVICE_ROLE_KEY; else the local stack's credentials)
   --execute            write the rows (default: dry run)
   --report-out <file>  the JSON report (default import-assistants-<time>.json)
   --db-url <url>       the project's Postgres URL (postgres login; or STOWAGE_DB_URL,
@@ -146,7 +146,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const layout = opts.source.kind === "local"
       ? await localLayout(opts.source.path)
-      : await bucketLayout(connection!.url, connection!.serviceRoleKey, sql, opts.source.bucket);
+      : await bucketLayout(connection!.url, connection!.secretKey, sql, opts.source.bucket);
     const report = await importAssistants(layout, sql, opts.execute);
     const reportPath = opts.reportOut ??
       `import-assistants-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;

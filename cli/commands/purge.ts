@@ -31,8 +31,8 @@ Options:
   --budget-ms <n>     time per round in ms (default 25000)
   --batch-size <n>    keys per Storage-API remove call, 1-1000 (default 1000)
   --db-url <url>      the project's Postgres URL (postgres login; or STOWAGE_DB_URL, else the
-                      local stack's dbUrl). SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY name the
-                      project (else the local stack's credentials).
+                      local stack's dbUrl). SUPABASE_URL and SUPABASE_SECRET_KEY (or the legacy
+                      SUPABASE_SERVICE_ROLE_KEY) name the project (else the local stack's credentials).
   --json              print the rounds as JSON lines instead of a summary
 `;
 
@@ -117,8 +117,8 @@ export async function run(args: string[]): Promise<number> {
   const storage = createStorageGateway({
     supabaseUrl: connection.url,
     publicSupabaseUrl: connection.url,
-    anonKey: connection.serviceRoleKey,
-    serviceRoleKey: connection.serviceRoleKey,
+    apiKey: connection.secretKey,
+    serviceKey: connection.secretKey,
   });
   try {
     if (opts.orphans) {
@@ -129,7 +129,7 @@ export async function run(args: string[]): Promise<number> {
     }
     let total = 0;
     for (let round = 1;; round++) {
-      const result = await drainPurge({ db, storage }, connection.serviceRoleKey, {
+      const result = await drainPurge({ db, storage }, connection.secretKey, {
         budgetMs: opts.budgetMs,
         userId: opts.userId,
         batchSize: opts.batchSize,

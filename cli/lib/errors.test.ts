@@ -12,3 +12,10 @@ Deno.test("redactSecrets hides URL passwords and keeps the rest", () => {
     "connect ECONNREFUSED 127.0.0.1:1",
   );
 });
+
+Deno.test("redactSecrets hides secret API keys", () => {
+  assert.equal(
+    redactSecrets("key sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz refused; sb_publishable_x kept"),
+    "key sb_secret_*** refused; sb_publishable_x kept",
+  );
+});

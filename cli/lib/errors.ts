@@ -49,8 +49,10 @@ export function describeError(error: unknown): string {
 
 /**
  * Hides the password of every `scheme://user:password@host` URL in `text` (a database
- * URL in an error message or stack), so errors can be printed and logged safely.
+ * URL in an error message or stack) and every secret API key (`sb_secret_...`), so
+ * errors can be printed and logged safely.
  */
 export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*):[^@\s'"]*@/gi, "$1:***@");
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*):[^@\s'"]*@/gi, "$1:***@")
+    .replace(/sb_secret_[A-Za-z0-9_-]+/g, "sb_secret_***");
 }

@@ -39,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
   const db = new MigrationDb(conn.dbUrl);
   try {
     await db.check();
-    return await migrate(opts, source, db, conn.url, conn.serviceRoleKey);
+    return await migrate(opts, source, db, conn.url, conn.secretKey);
   } finally {
     source.close();
     await db.close();

@@ -15,7 +15,8 @@ Dry run by default: prints the plan (copy, rename, skip, refuse; quota per user)
 
 Source:  s3://bucket[/prefix]   (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
          <directory>
-Target:  SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY, else the local stack's credentials
+Target:  SUPABASE_URL + SUPABASE_SECRET_KEY (sb_secret_...; the legacy SUPABASE_SERVICE_ROLE_KEY
+         is still accepted), else the local stack's credentials
          (STOWAGE_CREDENTIALS or .stack/credentials.json)
 
 Options:

@@ -11,6 +11,7 @@ import https from "node:https";
 import { createHash, type Hash } from "node:crypto";
 import type * as tus from "tus-js-client";
 import { FileUrlStorage, uploadResumable } from "./tus.ts";
+import { storageAuthHeaders } from "../lib/connection.ts";
 
 /** A refused or failed Storage API call. */
 export class StorageError extends Error {
@@ -21,7 +22,13 @@ export class StorageError extends Error {
   /** Whether trying again may succeed. */
   readonly transient: boolean;
 
-  constructor(code: string, status: number, message: string, transient: boolean, cause?: unknown) {
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    transient: boolean,
+    cause?: unknown,
+  ) {
     super(message, { cause });
     this.name = "StorageError";
     this.code = code;
@@ -36,8 +43,17 @@ function isTransientStatus(status: number): boolean {
 }
 
 /** Builds a {@link StorageError} from a Storage API answer (HTTP 400 with the real status in the body). */
-export function storageErrorFrom(httpStatus: number, text: string, what: string): StorageError {
-  let body: { statusCode?: string; code?: string; error?: string; message?: string } = {};
+export function storageErrorFrom(
+  httpStatus: number,
+  text: string,
+  what: string,
+): StorageError {
+  let body: {
+    statusCode?: string;
+    code?: string;
+    error?: string;
+    message?: string;
+  } = {};
   try {
     body = JSON.parse(text);
   } catch {
@@ -64,7 +80,7 @@ export function encodeKey(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
 }
 
-/** Storage API access with the service-role key. */
+/** Storage API access with a backend's key (secret key, or the legacy service_role key). */
 export class StorageApi {
   readonly #base: string;
   readonly #key: string;
@@ -73,7 +89,8 @@ export class StorageApi {
 
   /**
    * @param url project URL (`http://127.0.0.1:54321`)
-   * @param serviceRoleKey the service_role key
+   * @param secretKey a secret key (`sb_secret_...`, sent as `apikey` only) or the
+   *   legacy service_role JWT
    * @param options `idleTimeoutMs`: an upload whose socket sees no traffic this long fails
    *   as a transient `network_error` (retried) instead of hanging the run (default 120 s);
    *   `tusState`: the JSON file where resumable uploads' URLs are kept, so a later run
@@ -81,11 +98,11 @@ export class StorageApi {
    */
   constructor(
     url: string,
-    serviceRoleKey: string,
+    secretKey: string,
     options: { idleTimeoutMs?: number; tusState?: string } = {},
   ) {
     this.#base = `${url.replace(/\/+$/, "")}/storage/v1`;
-    this.#key = serviceRoleKey;
+    this.#key = secretKey;
     this.#idleMs = options.idleTimeoutMs ?? 120_000;
     this.#urlStorage = new FileUrlStorage(options.tusState ?? null);
   }
@@ -137,12 +154,13 @@ export class StorageApi {
       onBytes?: (n: number) => void;
     },
   ): Promise<SentDigest> {
-    const url = new URL(`${this.#base}/object/${encodeURIComponent(bucket)}/${encodeKey(key)}`);
+    const url = new URL(
+      `${this.#base}/object/${encodeURIComponent(bucket)}/${encodeKey(key)}`,
+    );
     const md5 = createHash("md5");
     const sha = opts.sha256 ? createHash("sha256") : null;
     const headers = {
-      authorization: `Bearer ${this.#key}`,
-      apikey: this.#key,
+      ...storageAuthHeaders(this.#key),
       "content-type": opts.contentType,
       "content-length": String(opts.size),
       "cache-control": "max-age=3600",
@@ -154,9 +172,13 @@ export class StorageApi {
         if (settled) return;
         settled = true;
         reject(
-          e instanceof StorageError
-            ? e
-            : new StorageError("network_error", 0, `Cannot upload "${key}": ${String(e)}`, true, e),
+          e instanceof StorageError ? e : new StorageError(
+            "network_error",
+            0,
+            `Cannot upload "${key}": ${String(e)}`,
+            true,
+            e,
+          ),
         );
       };
       const mod = url.protocol === "https:" ? https : http;
@@ -167,10 +189,15 @@ export class StorageApi {
         res.on("end", () => {
           const text = new TextDecoder().decode(concat(chunks));
           const status = res.statusCode ?? 0;
-          if (status !== 200) return fail(storageErrorFrom(status, text, `upload "${key}"`));
+          if (status !== 200) {
+            return fail(storageErrorFrom(status, text, `upload "${key}"`));
+          }
           if (settled) return;
           settled = true;
-          resolve({ md5: md5.digest("hex"), ...(sha ? { sha256: sha.digest("hex") } : {}) });
+          resolve({
+            md5: md5.digest("hex"),
+            ...(sha ? { sha256: sha.digest("hex") } : {}),
+          });
         });
       });
       req.on("error", fail);
@@ -190,7 +217,11 @@ export class StorageApi {
   }
 
   /** Hex digest (`md5` or `sha256`) of the stored object's bytes, read back (streamed). */
-  async digest(bucket: string, key: string, algorithm: "md5" | "sha256"): Promise<string> {
+  async digest(
+    bucket: string,
+    key: string,
+    algorithm: "md5" | "sha256",
+  ): Promise<string> {
     const res = await this.#fetch(
       `/object/authenticated/${encodeURIComponent(bucket)}/${encodeKey(key)}`,
       { method: "GET" },
@@ -211,19 +242,28 @@ export class StorageApi {
     await res.body?.cancel();
   }
 
-  async #fetch(path: string, init: RequestInit, what: string): Promise<Response> {
+  async #fetch(
+    path: string,
+    init: RequestInit,
+    what: string,
+  ): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(this.#base + path, {
         ...init,
         headers: {
           ...init.headers as Record<string, string>,
-          authorization: `Bearer ${this.#key}`,
-          apikey: this.#key,
+          ...storageAuthHeaders(this.#key),
         },
       });
     } catch (error) {
-      throw new StorageError("network_error", 0, `Cannot ${what}: ${String(error)}`, true, error);
+      throw new StorageError(
+        "network_error",
+        0,
+        `Cannot ${what}: ${String(error)}`,
+        true,
+        error,
+      );
     }
     if (!res.ok) throw storageErrorFrom(res.status, await res.text(), what);
     return res;

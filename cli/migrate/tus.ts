@@ -9,6 +9,7 @@
 import * as tus from "tus-js-client";
 import { createHash, type Hash } from "node:crypto";
 import { type SentDigest, StorageError, storageErrorFrom } from "./storage-api.ts";
+import { storageAuthHeaders } from "../lib/connection.ts";
 
 /** The chunk size Supabase Storage requires of TUS clients. */
 export const TUS_CHUNK_SIZE = 6 * 1024 * 1024;
@@ -32,13 +33,20 @@ class StreamSlices {
   /** Set when the source is not the size planned. */
   failure: StorageError | null = null;
 
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, size: number, hashes: Hash[]) {
+  constructor(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    size: number,
+    hashes: Hash[],
+  ) {
     this.size = size;
     this.#reader = reader;
     this.#hashes = hashes;
   }
 
-  async slice(start: number, end: number): Promise<{ value: Uint8Array; done: boolean }> {
+  async slice(
+    start: number,
+    end: number,
+  ): Promise<{ value: Uint8Array; done: boolean }> {
     end = Math.min(end, this.size);
     if (start < this.#heldFrom) {
       throw new StorageError(
@@ -65,7 +73,10 @@ class StreamSlices {
     // Keep only this slice: tus-js-client never asks for bytes before it again.
     this.#held = [all.subarray(start - this.#heldFrom)];
     this.#heldFrom = start;
-    return { value: Object.assign(value, { size: value.byteLength }), done: end >= this.size };
+    return {
+      value: Object.assign(value, { size: value.byteLength }),
+      done: end >= this.size,
+    };
   }
 
   #changed(seen: number): StorageError {
@@ -99,7 +110,9 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 /** tus-js-client's URL storage in a JSON file, or in memory (one process; writes are serialized). */
 export class FileUrlStorage implements tus.UrlStorage {
   readonly #path: string | null;
-  #entries: Record<string, tus.PreviousUpload & { fingerprint: string }> | null = null;
+  #entries:
+    | Record<string, tus.PreviousUpload & { fingerprint: string }>
+    | null = null;
   #writing: Promise<void> = Promise.resolve();
   #n = 0;
 
@@ -131,7 +144,9 @@ export class FileUrlStorage implements tus.UrlStorage {
     return Object.values(await this.#load());
   }
 
-  async findUploadsByFingerprint(fingerprint: string): Promise<tus.PreviousUpload[]> {
+  async findUploadsByFingerprint(
+    fingerprint: string,
+  ): Promise<tus.PreviousUpload[]> {
     return Object.values(await this.#load()).filter((e) => e.fingerprint === fingerprint);
   }
 
@@ -142,7 +157,10 @@ export class FileUrlStorage implements tus.UrlStorage {
     await this.#save();
   }
 
-  async addUpload(fingerprint: string, upload: tus.PreviousUpload): Promise<string> {
+  async addUpload(
+    fingerprint: string,
+    upload: tus.PreviousUpload,
+  ): Promise<string> {
     const entries = await this.#load();
     const key = `tus::${fingerprint}::${Date.now()}-${++this.#n}`;
     entries[key] = { ...upload, urlStorageKey: key, fingerprint };
@@ -174,7 +192,8 @@ export interface TusUpload {
 /** Maps tus-js-client's failure to a {@link StorageError} (transient for 5xx, 408/423/429, network). */
 function errorOf(error: unknown, key: string): StorageError {
   if (error instanceof StorageError) return error;
-  const response = (error as tus.DetailedError | null)?.originalResponse ?? null;
+  const response = (error as tus.DetailedError | null)?.originalResponse ??
+    null;
   if (!response) {
     const cause = (error as tus.DetailedError | null)?.causingError ?? error;
     return new StorageError(
@@ -213,8 +232,7 @@ export function uploadResumable(u: TusUpload): Promise<SentDigest> {
     const upload = new tus.Upload(reader, {
       endpoint: `${u.storageBase}/upload/resumable`,
       headers: {
-        authorization: `Bearer ${u.serviceKey}`,
-        apikey: u.serviceKey,
+        ...storageAuthHeaders(u.serviceKey),
         "x-upsert": u.upsert ? "true" : "false",
       },
       chunkSize: TUS_CHUNK_SIZE,
@@ -245,7 +263,10 @@ export function uploadResumable(u: TusUpload): Promise<SentDigest> {
       onSuccess() {
         source.close();
         if (reported < u.size) u.onBytes?.(u.size - reported);
-        resolve({ md5: md5.digest("hex"), ...(sha ? { sha256: sha.digest("hex") } : {}) });
+        resolve({
+          md5: md5.digest("hex"),
+          ...(sha ? { sha256: sha.digest("hex") } : {}),
+        });
       },
       onError(error) {
         source.close();

@@ -12,7 +12,7 @@ export interface Transport {
   /** Base URL of the functions, e.g. `https://x.supabase.co/functions/v1`. */
   functionsUrl: string;
   getToken: TokenSource;
-  /** Sent as `apikey` when set (some gateways want the anon key). */
+  /** Sent as `apikey` when set: the publishable key (or legacy anon key), never a secret key. */
   apiKey?: string;
   fetch: typeof fetch;
 }

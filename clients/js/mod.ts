@@ -59,7 +59,10 @@ export interface StowageOptions {
   url: string;
   /** The signed-in user's access token, asked for before every call. */
   getToken: TokenSource;
-  /** Sent as `apikey` when set (the anon key, for gateways that want it). */
+  /**
+   * Sent as `apikey` when set: the project's publishable key (`sb_publishable_...`; a legacy
+   * anon key is still accepted). Never a secret key in a browser: the platform refuses it.
+   */
   apiKey?: string;
   /** Override the functions' base URL (default `<url>/functions/v1`). */
   functionsUrl?: string;

@@ -6,7 +6,8 @@
  * all through the typed client in clients/js.
  *
  * URL options: `?url=` the Supabase URL (default: this page's origin, the
- * local stack's gateway); `?key=` its anon key (default: the serving stack's);
+ * local stack's gateway); `?key=` its publishable key (`sb_publishable_...`, or a legacy
+ * anon key; default: the serving stack's; never a secret key);
  * `?bucket=`; `?pageSize=`.
  */
 import { createStowage, type ListPage, type Stowage } from "../../clients/js/mod.ts";
@@ -15,11 +16,11 @@ import { explain, files, formatBytes, formatDate } from "./format.ts";
 import type { AuthError, Session, SupabaseClient } from "@supabase/supabase-js";
 import {
   accessToken,
-  anonKey,
   authClient,
   explainAuthError,
   type Identity,
   identityOf,
+  publishableKey,
 } from "./session.ts";
 import { setupUploads } from "./uploads.ts";
 
@@ -330,7 +331,7 @@ function onSession(session: Session | null): void {
 
 wire();
 try {
-  supabase = authClient(apiUrl, await anonKey(params));
+  supabase = authClient(apiUrl, await publishableKey(params));
   supabase.auth.onAuthStateChange((_event, session) => {
     // supabase-js asks that its callbacks return quickly; the page's work runs after.
     setTimeout(() => onSession(session), 0);

@@ -4,8 +4,8 @@
  * at `/auth/v1`. supabase-js keeps the session in localStorage and refreshes
  * the access token on its own before it expires.
  *
- * The anon key comes from `?key=`, else from the stack that serves the page
- * (`stack.json` beside it: the public URL and anon key, nothing secret).
+ * The publishable key comes from `?key=`, else from the stack that serves the page
+ * (`stack.json` beside it: the public URL and publishable key, nothing secret).
  */
 import {
   type AuthError,
@@ -31,13 +31,21 @@ export function identityOf(session: Session): Identity {
   };
 }
 
-/** Finds the anon key: `?key=`, else the serving stack's `stack.json`. */
-export async function anonKey(params: URLSearchParams): Promise<string> {
+/**
+ * Finds the project's publishable key (`sb_publishable_...`; a legacy anon key
+ * works too): `?key=`, else the serving stack's `stack.json`. Never a secret key.
+ */
+export async function publishableKey(params: URLSearchParams): Promise<string> {
   const fromUrl = params.get("key");
   if (fromUrl) return fromUrl;
   const res = await fetch(new URL("stack.json", location.href));
-  if (!res.ok) throw new Error(`No anon key: add ?key=<anon key> to the address (${res.status})`);
-  return ((await res.json()) as { anonKey: string }).anonKey;
+  if (!res.ok) {
+    throw new Error(`No API key: add ?key=<publishable key> to the address (${res.status})`);
+  }
+  const body = (await res.json()) as { publishableKey?: string; anonKey?: string };
+  const key = body.publishableKey ?? body.anonKey;
+  if (!key) throw new Error("No API key: add ?key=<publishable key> to the address");
+  return key;
 }
 
 /** The page's supabase-js client (session in localStorage, refreshed automatically). */

@@ -43,13 +43,19 @@ export class Tokens {
   /**
    * @param legacyJwtSecret HS256 secret (anon/service keys; signs URL tokens)
    * @param jwks public keys of user access tokens
+   * @param legacyKeys false when the project's legacy keys are disabled: request
+   *   tokens signed with the HS256 secret are refused (URL tokens still use it)
    */
-  constructor(legacyJwtSecret: string, jwks: { keys: JsonWebKey[] }) {
+  constructor(legacyJwtSecret: string, jwks: { keys: JsonWebKey[] }, legacyKeys = true) {
     if (!legacyJwtSecret) throw new Error("Tokens: legacyJwtSecret is required");
     this.#secret = new TextEncoder().encode(legacyJwtSecret);
     const local = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
     const secret = this.#secret;
-    this.#getKey = (header, token) => header.alg.startsWith("HS") ? secret : local(header, token);
+    this.#getKey = (header, token) => {
+      if (!header.alg.startsWith("HS")) return local(header, token);
+      if (!legacyKeys) throw new Error("Legacy API keys are disabled");
+      return secret;
+    };
   }
 
   /**

@@ -28,6 +28,8 @@ export interface StorageApiOptions {
   legacyJwtSecret: string;
   /** ES256 public keys of user tokens (by `kid`). */
   jwks: { keys: JsonWebKey[] };
+  /** False when the legacy keys are disabled: HS256 request tokens are refused (default true). */
+  legacyKeys?: boolean;
   /** Validity of signed upload URLs (`UPLOAD_SIGNED_URL_EXPIRATION_TIME`); default 7200. */
   uploadSignedUrlExpirationSeconds?: number;
   /** Global upload limit (`UPLOAD_FILE_SIZE_LIMIT`); default 52428800000 like the CLI. */
@@ -143,7 +145,7 @@ export function createStorageApi(
     api = {
       db,
       disk: new Disk(options.dataDir),
-      tokens: new Tokens(options.legacyJwtSecret, options.jwks),
+      tokens: new Tokens(options.legacyJwtSecret, options.jwks, options.legacyKeys ?? true),
       serviceKey: key,
       uploadSignedUrlExpirationSeconds: options.uploadSignedUrlExpirationSeconds ?? 7200,
       fileSizeLimit: options.fileSizeLimit ?? 52428800000,

@@ -22,7 +22,11 @@ export interface TestServer {
 
 /** Starts a server; stop it with `close()` (removes its data directory too). */
 export async function startServer(
-  options: { uploadSignedUrlExpirationSeconds?: number; fileSizeLimit?: number } = {},
+  options: {
+    uploadSignedUrlExpirationSeconds?: number;
+    fileSizeLimit?: number;
+    legacyKeys?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const s = await stack();
   const keys = await loadKeys(s.keysFile);

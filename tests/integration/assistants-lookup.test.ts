@@ -43,9 +43,13 @@ Deno.test("a webhook presenting ASSISTANT_WEBHOOK_SECRET gets {assistantId, user
 
 Deno.test("the service role and the owner may look an assistant up", async () => {
   const { owner, assistantId } = await ownedAssistant();
-  const { serviceRoleKey } = await stack();
-  for (const token of [serviceRoleKey, owner.token]) {
-    const { status, body } = await lookup(assistantId, { authorization: `Bearer ${token}` });
+  const { secretKey } = await stack();
+  const attempts: Record<string, string>[] = [
+    { apikey: secretKey },
+    { authorization: `Bearer ${owner.token}` },
+  ];
+  for (const headers of attempts) {
+    const { status, body } = await lookup(assistantId, headers);
     assert.equal(status, 200);
     assert.equal(body.userId, owner.id);
   }
@@ -54,7 +58,7 @@ Deno.test("the service role and the owner may look an assistant up", async () =>
 Deno.test("a wrong or missing secret, no token, a bad token or another user all get 404", async () => {
   const { assistantId } = await ownedAssistant();
   const other = await createUser();
-  const { assistantWebhookSecret, anonKey } = await stack();
+  const { assistantWebhookSecret, publishableKey } = await stack();
   const attempts: Record<string, string>[] = [
     {},
     { "x-webhook-secret": "" },
@@ -63,7 +67,9 @@ Deno.test("a wrong or missing secret, no token, a bad token or another user all 
     { "x-webhook-secret": `${assistantWebhookSecret}x` },
     { "x-webhook-secret": assistantWebhookSecret.toUpperCase() + "!" },
     { authorization: `Bearer ${other.token}` },
-    { authorization: `Bearer ${anonKey}` },
+    { apikey: publishableKey, authorization: `Bearer ${publishableKey}` },
+    { apikey: "sb_secret_0000000000000000000000" },
+    { authorization: `Bearer ${(await stack()).secretKey}` },
     { authorization: `Bearer ${await tokenFor(other.id, { expiresIn: -60 })}` },
     { authorization: "Bearer not-a-jwt" },
     { authorization: "Basic dXNlcjpwYXNz" },
@@ -77,11 +83,11 @@ Deno.test("a wrong or missing secret, no token, a bad token or another user all 
 });
 
 Deno.test("an unknown id is 404 for the webhook and the service role alike", async () => {
-  const { assistantWebhookSecret, serviceRoleKey } = await stack();
+  const { assistantWebhookSecret, secretKey } = await stack();
   const unknown = `asst_${crypto.randomUUID()}`;
   const attempts: Record<string, string>[] = [
     { "x-webhook-secret": assistantWebhookSecret },
-    { authorization: `Bearer ${serviceRoleKey}` },
+    { apikey: secretKey },
   ];
   for (const headers of attempts) {
     const { status, body } = await lookup(unknown, headers);

@@ -56,9 +56,9 @@ async function backendPut(user: TestUser, body: { assistantId: string; courseId:
 }
 
 async function serviceLookup(assistantId: string) {
-  const { serviceRoleKey } = await stack();
+  const { secretKey } = await stack();
   return await call("GET", `/lookup/${encodeURIComponent(assistantId)}`, {
-    token: serviceRoleKey,
+    headers: { apikey: secretKey },
   });
 }
 
@@ -232,9 +232,9 @@ Deno.test("two users swapping ids at once both get 409 assistant_taken, never a 
 });
 
 Deno.test("/me refuses missing and invalid tokens with 401 unauthorized", async () => {
-  const { anonKey } = await stack();
+  const { publishableKey } = await stack();
   const expired = await tokenFor(crypto.randomUUID(), { expiresIn: -60 });
-  for (const token of [undefined, anonKey, expired, "not-a-jwt"]) {
+  for (const token of [undefined, publishableKey, expired, "not-a-jwt"]) {
     const { status, body } = await call("GET", "/me", { token });
     assert.equal(status, 401);
     assert.equal(body.error.code, "unauthorized");

@@ -304,7 +304,7 @@ Deno.test("verify catches a copy corrupted on the way, removes it, and the run e
     await writeFile(`${dir}/src/user_data/${user.id}/bad.json`, '{"ok":false}');
     const proxyEnv = {
       SUPABASE_URL: `http://127.0.0.1:${server.addr.port}`,
-      SUPABASE_SERVICE_ROLE_KEY: creds.serviceRoleKey,
+      SUPABASE_SECRET_KEY: creds.secretKey,
     };
     const run = await runCli(
       [

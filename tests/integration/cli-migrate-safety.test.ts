@@ -81,7 +81,7 @@ Deno.test("a subfolder swapped for a symlink after the listing: the file outside
       `${dir}/p.json`,
     ], {
       SUPABASE_URL: `http://127.0.0.1:${server.addr.port}`,
-      SUPABASE_SERVICE_ROLE_KEY: creds.serviceRoleKey,
+      SUPABASE_SECRET_KEY: creds.secretKey,
     });
     assert.equal(swapped, true);
     assert.equal(run.code, 1, run.stdout + run.stderr);
@@ -144,7 +144,7 @@ Deno.test("a subfolder swapped for a symlink after the copy, before --delete-aft
       `${dir}/p.json`,
     ], {
       SUPABASE_URL: `http://127.0.0.1:${server.addr.port}`,
-      SUPABASE_SERVICE_ROLE_KEY: creds.serviceRoleKey,
+      SUPABASE_SECRET_KEY: creds.secretKey,
     });
     assert.equal(swapped, true);
     assert.equal(run.code, 1, run.stdout + run.stderr);

@@ -22,7 +22,7 @@ async function listed(root: string): Promise<LocalSource> {
 Deno.test("verify with a multipart-style eTag reads the copy back: a same-size corruption is caught, the source kept", async () => {
   const creds = await stack();
   const db = new MigrationDb(creds.dbUrl);
-  const api = new StorageApi(creds.url, creds.serviceRoleKey);
+  const api = new StorageApi(creds.url, creds.secretKey);
   const dir = await Deno.makeTempDir({ prefix: "stowage-cli-verify-" });
   try {
     const user = await createUser();
@@ -74,7 +74,7 @@ Deno.test("verify with a multipart-style eTag reads the copy back: a same-size c
 Deno.test("an upload refused as already there counts as copied only when a read-back proves the same bytes", async () => {
   const creds = await stack();
   const db = new MigrationDb(creds.dbUrl);
-  const api = new StorageApi(creds.url, creds.serviceRoleKey);
+  const api = new StorageApi(creds.url, creds.secretKey);
   const dir = await Deno.makeTempDir({ prefix: "stowage-cli-verify-" });
   try {
     const user = await createUser();

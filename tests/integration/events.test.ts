@@ -24,7 +24,7 @@ interface Ev {
 }
 
 async function service(): Promise<string> {
-  return (await stack()).serviceRoleKey;
+  return (await stack()).secretKey;
 }
 
 /** Every event of a user a backend can read now, page by page from `after`. */
@@ -128,7 +128,7 @@ Deno.test("events are readable only by their user and by the backend", async () 
   assert.ok(own.body.events.every((e: Ev) => e.userId === alice.id));
   assert.ok(own.body.events.some((e: Ev) => e.path === "mine.txt"));
   expectError(await api("GET", `/events?userId=${alice.id}`, bob.token), 403, "forbidden");
-  expectError(await api("GET", "/events", (await stack()).anonKey), 401, "unauthorized");
+  expectError(await api("GET", "/events", (await stack()).publishableKey), 401, "unauthorized");
   expectError(await api("GET", "/events", null), 401, "unauthorized");
 
   // A cursor naming someone else's event is not followed for a user.

@@ -75,7 +75,7 @@ async function deleteAuthUser(user: TestUser, soft = false): Promise<void> {
 }
 
 async function service(): Promise<string> {
-  return (await stack()).serviceRoleKey;
+  return (await stack()).secretKey;
 }
 
 /** Calls POST /admin/purge until done; returns the calls and the objects deleted. */

@@ -6,7 +6,7 @@ import { createUser, stack } from "../support/stack.ts";
 import { api, expectError, STORAGE_OPERATIONS } from "../support/storage.ts";
 
 Deno.test("admin: the service role sets plans, reads usage and reconciles", async () => {
-  const service = (await stack()).serviceRoleKey;
+  const service = (await stack()).secretKey;
   const user = await createUser();
   const plan = await api("PUT", `/admin/users/${user.id}/plan`, service, { plan: "paid" });
   assert.equal(plan.status, 200, JSON.stringify(plan.body));
@@ -26,7 +26,7 @@ Deno.test("admin: the service role sets plans, reads usage and reconciles", asyn
 });
 
 Deno.test("admin: users get 403, missing tokens 401, unknown users and plans 404", async () => {
-  const service = (await stack()).serviceRoleKey;
+  const service = (await stack()).secretKey;
   const user = await createUser();
   expectError(
     await api("PUT", `/admin/users/${user.id}/plan`, user.token, { plan: "paid" }),

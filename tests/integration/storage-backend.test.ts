@@ -10,7 +10,7 @@ import { adminSql, createUser, serviceClient, stack, type TestUser } from "../su
 import { api, AUDIO, CODE, expectError, LMS, seedLms } from "../support/storage.ts";
 
 async function service(): Promise<string> {
-  return (await stack()).serviceRoleKey;
+  return (await stack()).secretKey;
 }
 
 async function keysOf(bucket: string, prefix: string): Promise<string[]> {
@@ -226,8 +226,8 @@ Deno.test("a user naming another user's userId is refused on every route (403), 
 
 Deno.test("an anon or publishable key naming a userId is refused on every route (401)", async () => {
   const alice = await createUser();
-  const { anonKey } = await stack();
-  for (const key of [anonKey, "sb_publishable_0123456789abcdef"]) {
+  const { publishableKey } = await stack();
+  for (const key of [publishableKey, "sb_publishable_0123456789abcdef"]) {
     for (const [method, path, body] of actingRoutes(alice.id)) {
       expectError(await api(method, path, key, body), 401, "unauthorized");
     }

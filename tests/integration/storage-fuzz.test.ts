@@ -233,11 +233,11 @@ Deno.test("over 1,000 malformed requests all get a coded 4xx, never a 500 or a h
     "a.b.c",
     `${header}.${claims}.`,
     await tokenFor(user.id, { expiresIn: -10 }),
-    s.anonKey,
+    s.publishableKey,
     await tokenFor(user.id, { role: "anon" }),
     user.token.slice(0, -4) + "AAAA",
   ];
-  const cases = buildCases(user.token, s.serviceRoleKey, bad);
+  const cases = buildCases(user.token, s.secretKey, bad);
   assert.ok(cases.length >= 1000, `only ${cases.length} cases`);
 
   const failures: string[] = [];

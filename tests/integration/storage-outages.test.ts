@@ -129,7 +129,7 @@ Deno.test("database unreachable: every user and admin route is 503 database_unav
         "database_unavailable",
       );
     }
-    const service = (await stack()).serviceRoleKey;
+    const service = (await stack()).secretKey;
     for (
       const [method, path, body] of [
         ["GET", `/admin/users/${user.id}/usage`],

@@ -263,7 +263,7 @@ Deno.test("TUS with a URL the service key signed still needs a reservation in a 
   const key = `user_data/${user.id}/sneak.bin`;
   const sign = await fetch(`${s.url}/storage/v1/object/upload/sign/${LMS}/${key}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${s.serviceRoleKey}`, apikey: s.serviceRoleKey },
+    headers: { apikey: s.secretKey },
   });
   assert.equal(sign.status, 200);
   const { token } = await sign.json();
@@ -297,7 +297,7 @@ Deno.test("TUS on the user endpoint: a declared length over the reservation is r
       headers: {
         "Tus-Resumable": "1.0.0",
         authorization: `Bearer ${user.token}`,
-        apikey: s.anonKey,
+        apikey: s.publishableKey,
         "Upload-Length": String(length),
         "Upload-Metadata": `bucketName ${btoa(LMS)},objectName ${btoa(res.body.key)},contentType ${
           btoa("application/octet-stream")

@@ -58,7 +58,11 @@ Deno.test("POST /uploads refuses bad tokens with 401", async () => {
     401,
     "unauthorized",
   );
-  expectError(await api("POST", "/uploads", (await stack()).anonKey, body), 401, "unauthorized");
+  expectError(
+    await api("POST", "/uploads", (await stack()).publishableKey, body),
+    401,
+    "unauthorized",
+  );
   expectError(
     await api("POST", "/uploads", await tokenFor(user.id, { role: "anon" }), body),
     401,
@@ -224,7 +228,7 @@ Deno.test("DELETE /uploads cancels a reservation once, then 404", async () => {
 Deno.test("service role may act for a named user; users may not name another user", async () => {
   const alice = await createUser();
   const bob = await createUser();
-  const service = (await stack()).serviceRoleKey;
+  const service = (await stack()).secretKey;
   const body = { bucket: LMS, path: "svc/a.txt", size: 3, contentType: "text/plain" };
   const acted = await api("POST", "/uploads", service, { ...body, userId: alice.id });
   assert.equal(acted.status, 201, JSON.stringify(acted.body));

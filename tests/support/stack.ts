@@ -77,19 +77,33 @@ export async function createUser(
   return { id, email, token: await tokenFor(id, { email }) };
 }
 
-/** A supabase-js client acting as a user (token) or with an API key. */
+/** A supabase-js client with the publishable key, acting as a user when given a token. */
 export async function client(token?: string): Promise<SupabaseClient> {
   const s = await stack();
-  return createClient(s.url, s.anonKey, {
+  return createClient(s.url, s.publishableKey, {
     auth: { persistSession: false, autoRefreshToken: false },
     global: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
   });
 }
 
-/** A supabase-js client with the service_role key. */
+/** A supabase-js client with the secret key (a backend; role service_role at Storage). */
 export async function serviceClient(): Promise<SupabaseClient> {
   const s = await stack();
-  return createClient(s.url, s.serviceRoleKey, {
+  return createClient(s.url, s.secretKey, {
     auth: { persistSession: false, autoRefreshToken: false },
   });
+}
+
+/**
+ * The key a backend calls the functions with: the secret key (`sb_secret_...`),
+ * which works whether or not the stack's legacy keys are enabled. Send it as the
+ * `apikey` header (`tests/support/storage.ts`'s `api()` does so for any `sb_` key).
+ */
+export async function serviceKey(): Promise<string> {
+  return (await stack()).secretKey;
+}
+
+/** Whether the running stack still accepts the legacy anon/service_role keys. */
+export async function legacyKeysEnabled(): Promise<boolean> {
+  return (await stack()).legacyKeysEnabled !== false;
 }

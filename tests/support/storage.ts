@@ -50,7 +50,7 @@ const overHttp: Fetcher = async (path, init) =>
 
 /**
  * Calls the storage function (`path` relative to it, e.g. `/quota`) with a bearer
- * token and a JSON body, and parses the answer.
+ * token (or an `sb_` API key, sent as `apikey`) and a JSON body, and parses the answer.
  * @example const quota = await api("GET", "/quota", user.token);
  */
 export async function api(
@@ -61,7 +61,9 @@ export async function api(
   fetcher: Fetcher = overHttp,
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
+  // An API key (sb_secret_..., sb_publishable_...) goes in `apikey`, as the platform wants it.
+  if (token?.startsWith("sb_")) headers.apikey = token;
+  else if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetcher(path, {
     method,
@@ -158,11 +160,13 @@ export async function inProcessFunction(
   const runtime = createRuntime({
     SUPABASE_URL: s.url,
     PUBLIC_SUPABASE_URL: s.url,
-    SUPABASE_ANON_KEY: s.anonKey,
-    SUPABASE_SERVICE_ROLE_KEY: s.serviceRoleKey,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: s.publishableKey }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: s.secretKey }),
+    ...(s.legacyKeysEnabled
+      ? { SUPABASE_ANON_KEY: s.anonKey, SUPABASE_SERVICE_ROLE_KEY: s.serviceRoleKey }
+      : {}),
     SUPABASE_DB_URL: s.dbUrl,
     SUPABASE_JWKS: JSON.stringify(keys.jwks),
-    LEGACY_JWT_SECRET: s.legacyJwtSecret,
     ...overrides,
   });
   assert.deepEqual(runtime.problems, []);

@@ -2,17 +2,27 @@ import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { AppError } from "./app-error.ts";
 import { constantTimeEqual, createVerifier, requireService, requireUser } from "./auth.ts";
+import { toAppError } from "./errors.ts";
 
 const SECRET = "legacy-secret-with-at-least-32-characters!";
 const USER_ID = "a11ce000-0000-4000-8000-000000000001";
+const PUBLISHABLE = "sb_publishable_abc";
+const SECRET_KEY = "sb_secret_abc";
 const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
 const other = await generateKeyPair("ES256", { extractable: true });
 const publicJwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+const SERVICE_ROLE = await hs256({ role: "service_role", iss: "supabase-demo" });
+const ANON = await hs256({ role: "anon", iss: "supabase-demo" });
+/** A project with the new keys and, still, its legacy ones. */
 const config = {
   jwks: { keys: [publicJwk] },
-  legacyJwtSecret: SECRET,
+  legacyJwtSecret: null,
   supabaseUrl: "http://127.0.0.1:9",
-  serviceRoleKey: "sb_secret_abc",
+  publishableKeys: { default: PUBLISHABLE },
+  secretKeys: { default: SECRET_KEY, backend2: "sb_secret_second" },
+  anonKey: ANON,
+  serviceRoleKey: SERVICE_ROLE,
+  serviceKey: SECRET_KEY,
 };
 const verify = createVerifier(config);
 
@@ -24,105 +34,157 @@ function hs256(claims: Record<string, unknown>, secret = SECRET) {
   return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setIssuedAt()
     .setExpirationTime("1h").sign(new TextEncoder().encode(secret));
 }
-async function rejects401(header: string | undefined) {
-  await assert.rejects(verify(header), (e: unknown) => e instanceof AppError && e.status === 401);
+function req(headers: Record<string, string>): Request {
+  return new Request("http://x/storage/quota", { headers });
+}
+function bearer(token: string, apikey?: string): Request {
+  return req({ authorization: `Bearer ${token}`, ...(apikey ? { apikey } : {}) });
+}
+/** Asserts the verifier refuses with our 401 `unauthorized`; returns the library's reason. */
+async function rejects401(request: Request, v = verify): Promise<string | undefined> {
+  let reason: string | undefined;
+  await assert.rejects(v(request), (e: unknown) => {
+    const appError = toAppError(e);
+    reason = (appError.details as { reason?: string } | null)?.reason;
+    return appError.status === 401 && appError.code === "unauthorized";
+  });
+  return reason;
 }
 
-Deno.test("a user's ES256 token verified through the JWKS gives typed claims", async () => {
+Deno.test("a user's ES256 token (with the publishable key, as supabase-js sends it) gives typed claims", async () => {
   const token = await es256({ sub: USER_ID, role: "authenticated", email: "a@x.io" });
-  const caller = await verify(`Bearer ${token}`);
-  assert.equal(caller.kind, "user");
-  assert.equal(requireUser(caller).claims.sub, USER_ID);
-  assert.equal(requireUser(caller).claims.email, "a@x.io");
+  for (const request of [bearer(token, PUBLISHABLE), bearer(token), bearer(token, ANON)]) {
+    const caller = await verify(request);
+    assert.equal(caller.kind, "user");
+    assert.equal(requireUser(caller).claims.sub, USER_ID);
+    assert.equal(requireUser(caller).claims.email, "a@x.io");
+    assert.equal(caller.token, token);
+  }
 });
 
-Deno.test("legacy HS256 tokens verify with LEGACY_JWT_SECRET; service_role is the service", async () => {
-  const user = await verify(`bearer ${await hs256({ sub: USER_ID, role: "authenticated" })}`);
-  assert.equal(user.kind, "user");
-  const service = await verify(`Bearer ${await hs256({ role: "service_role" })}`);
-  assert.equal(service.kind, "service");
-  assert.equal(requireService(service).kind, "service");
-  assert.equal((await verify("Bearer sb_secret_abc")).kind, "service");
+Deno.test("any secret key in apikey is the service; the function then uses its own default key", async () => {
+  for (const key of [SECRET_KEY, "sb_secret_second"]) {
+    const caller = await verify(req({ apikey: key }));
+    assert.equal(caller.kind, "service");
+    assert.equal(caller.token, SECRET_KEY);
+  }
+  assert.equal(
+    (await verify(bearer(SECRET_KEY, SECRET_KEY))).kind,
+    "service",
+    "supabase-js sends it in both headers",
+  );
+});
+
+Deno.test("the legacy service_role key is the service, in apikey or (as before) as Bearer", async () => {
+  assert.equal((await verify(req({ apikey: SERVICE_ROLE }))).kind, "service");
+  assert.equal((await verify(bearer(SERVICE_ROLE))).kind, "service");
+  assert.equal((await verify(bearer(SERVICE_ROLE, SERVICE_ROLE))).kind, "service");
+  const otherProject = await hs256({ role: "service_role", ref: "another-project" });
+  await rejects401(bearer(otherProject));
+  await rejects401(bearer(`${SERVICE_ROLE}x`));
+});
+
+Deno.test("a secret key sent as Bearer is refused 401 UNUSABLE_CREDENTIAL", async () => {
+  assert.equal(await rejects401(bearer(SECRET_KEY)), "UNUSABLE_CREDENTIAL");
+  await assert.rejects(verify(bearer(SECRET_KEY)), (e: unknown) => {
+    return /apikey header/.test(toAppError(e).message);
+  });
+});
+
+Deno.test("an unknown sb_secret_ is 401 INVALID_API_KEY; the publishable key alone is no user", async () => {
+  assert.equal(await rejects401(req({ apikey: "sb_secret_unknown" })), "INVALID_API_KEY");
+  await rejects401(req({ apikey: PUBLISHABLE }));
+  await rejects401(bearer(PUBLISHABLE, PUBLISHABLE));
+  await rejects401(req({ apikey: ANON }));
+  await rejects401(bearer(ANON, ANON));
+  assert.equal(await rejects401(req({})), "MISSING_CREDENTIALS");
+});
+
+Deno.test("with only the new keys the legacy service_role key is refused", async () => {
+  const newOnly = createVerifier({ ...config, anonKey: null, serviceRoleKey: null });
+  await rejects401(req({ apikey: SERVICE_ROLE }), newOnly);
+  await rejects401(bearer(SERVICE_ROLE), newOnly);
+  assert.equal((await newOnly(req({ apikey: SECRET_KEY }))).kind, "service");
+});
+
+Deno.test("with only the legacy keys the service_role key is the service and the function uses it", async () => {
+  const legacyOnly = createVerifier({
+    ...config,
+    publishableKeys: {},
+    secretKeys: {},
+    serviceKey: SERVICE_ROLE,
+  });
+  const caller = await legacyOnly(bearer(SERVICE_ROLE));
+  assert.equal(caller.kind, "service");
+  assert.equal(caller.token, SERVICE_ROLE);
+  await rejects401(req({ apikey: SECRET_KEY }), legacyOnly);
 });
 
 Deno.test("missing, malformed, expired, unsigned and wrongly signed tokens are 401", async () => {
-  await rejects401(undefined);
-  await rejects401("");
-  await rejects401("Basic abc");
-  await rejects401("Bearer not.a.jwt");
-  await rejects401(`Bearer ${await es256({ sub: USER_ID, role: "authenticated" }, "-1m")}`);
-  await rejects401(
-    `Bearer ${await es256({ sub: USER_ID, role: "authenticated" }, "1h", other.privateKey)}`,
+  await rejects401(req({ authorization: "" }));
+  await rejects401(req({ authorization: "Basic abc" }));
+  await rejects401(bearer("not.a.jwt"));
+  await rejects401(bearer(await es256({ sub: USER_ID, role: "authenticated" }, "-1m")));
+  await assert.rejects(
+    verify(bearer(await es256({ sub: USER_ID, role: "authenticated" }, "-1m"))),
+    (e: unknown) => /expired/.test(toAppError(e).message),
   );
   await rejects401(
-    `Bearer ${await hs256({ sub: USER_ID, role: "authenticated" }, "x".repeat(40))}`,
+    bearer(await es256({ sub: USER_ID, role: "authenticated" }, "1h", other.privateKey)),
   );
+  await rejects401(bearer(await hs256({ sub: USER_ID, role: "authenticated" })));
   const header = btoa(JSON.stringify({ alg: "none", typ: "JWT" })).replace(/=+$/, "");
   const body = btoa(JSON.stringify({ sub: USER_ID, role: "authenticated", exp: 9e9 })).replace(
     /=+$/,
     "",
   );
-  await rejects401(`Bearer ${header}.${body}.`);
+  await rejects401(bearer(`${header}.${body}.`));
 });
 
-Deno.test("anon keys, publishable keys, role-less and sub-less tokens are 401", async () => {
-  await rejects401(`Bearer ${await hs256({ role: "anon" })}`);
-  await rejects401("Bearer sb_publishable_xyz");
-  await rejects401(`Bearer ${await es256({ sub: USER_ID })}`);
-  await rejects401(`Bearer ${await es256({ role: "authenticated" })}`);
-  await rejects401(`Bearer ${await es256({ role: "authenticated", sub: "not-a-uuid" })}`);
+Deno.test("role-less, sub-less, exp-less and anon tokens are 401", async () => {
+  await rejects401(bearer(await es256({ sub: USER_ID })));
+  await rejects401(bearer(await es256({ role: "authenticated" })));
+  await rejects401(bearer(await es256({ role: "authenticated", sub: "not-a-uuid" })));
+  await rejects401(bearer(await es256({ role: "anon", sub: USER_ID })));
   const noExp = await new SignJWT({ sub: USER_ID, role: "authenticated" })
     .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(privateKey);
-  await rejects401(`Bearer ${noExp}`);
+  await rejects401(bearer(noExp));
 });
 
-Deno.test("HS256 is refused when the project has no legacy secret", async () => {
-  const strict = createVerifier({ ...config, legacyJwtSecret: null });
-  await assert.rejects(
-    strict(`Bearer ${await hs256({ role: "service_role" })}`),
-    (e: unknown) => e instanceof AppError && e.code === "unauthorized",
+Deno.test("HS256 user tokens without kid verify only with LEGACY_JWT_SECRET", async () => {
+  const legacy = createVerifier({ ...config, legacyJwtSecret: SECRET });
+  const token = await hs256({ sub: USER_ID, role: "authenticated" });
+  assert.equal((await legacy(bearer(token))).kind, "user");
+  await rejects401(
+    bearer(await hs256({ sub: USER_ID, role: "authenticated" }, "x".repeat(40))),
+    legacy,
   );
-});
-
-Deno.test("the configured service-role key is the service even when no legacy secret is set", async () => {
-  // Hosted projects hand functions a legacy HS256 service_role JWT as SUPABASE_SERVICE_ROLE_KEY;
-  // a deployment without LEGACY_JWT_SECRET must still accept that exact key (and only it).
-  const serviceKey = await hs256({ role: "service_role" });
-  const strict = createVerifier({ ...config, legacyJwtSecret: null, serviceRoleKey: serviceKey });
-  assert.equal((await strict(`Bearer ${serviceKey}`)).kind, "service");
-  const otherServiceKey = await hs256({ role: "service_role", ref: "another-project" });
-  await assert.rejects(
-    strict(`Bearer ${otherServiceKey}`),
-    (e: unknown) => e instanceof AppError && e.code === "unauthorized",
-  );
-  await assert.rejects(
-    strict(`Bearer ${serviceKey}x`),
-    (e: unknown) => e instanceof AppError && e.code === "unauthorized",
-  );
+  await rejects401(bearer(ANON, ANON), legacy);
+  await rejects401(bearer(token));
 });
 
 Deno.test("a token whose kid is not in the JWKS is 401, even when signed by a known key", async () => {
   const token = await new SignJWT({ sub: USER_ID, role: "authenticated" })
     .setProtectedHeader({ alg: "ES256", kid: "unknown" }).setExpirationTime("1h").sign(privateKey);
-  await rejects401(`Bearer ${token}`);
+  await rejects401(bearer(token));
 });
 
 Deno.test("an unreachable JWKS URL is a 503, not a 401", async () => {
   const remote = createVerifier({ ...config, jwks: null });
   const token = await es256({ sub: USER_ID, role: "authenticated" });
   await assert.rejects(
-    remote(`Bearer ${token}`),
-    (e: unknown) => e instanceof AppError && e.status === 503,
+    remote(bearer(token)),
+    (e: unknown) => toAppError(e).status === 503 && toAppError(e).code === "misconfigured",
   );
 });
 
 Deno.test("requireUser refuses the service (401) and requireService refuses users (403)", async () => {
-  const service = await verify("Bearer sb_secret_abc");
+  const service = await verify(req({ apikey: SECRET_KEY }));
   assert.throws(
     () => requireUser(service),
     (e: unknown) => e instanceof AppError && e.status === 401,
   );
-  const user = await verify(`Bearer ${await es256({ sub: USER_ID, role: "authenticated" })}`);
+  const user = await verify(bearer(await es256({ sub: USER_ID, role: "authenticated" })));
   assert.throws(
     () => requireService(user),
     (e: unknown) => e instanceof AppError && e.status === 403,

@@ -1,154 +1,163 @@
 /**
- * @module Verifies the caller's JWT inside the function (the gateway lets every
- * request through: `verify_jwt = false`). Asymmetric tokens are checked against
- * the project's JWKS (`SUPABASE_JWKS`, else fetched from the Auth server and
- * cached); legacy HS256 tokens against `LEGACY_JWT_SECRET`. The answer is a
- * typed {@link Caller}: a user with claims, or the service role.
+ * @module Who is calling, verified by `@supabase/server` (the gateway lets every
+ * request through: `verify_jwt = false`). A backend presents a secret key in the
+ * `apikey` header (auth mode `secret`: any of `SUPABASE_SECRET_KEYS`, or the legacy
+ * service_role key while the project has it); a user presents their access token
+ * (mode `user`, checked against `SUPABASE_JWKS`, else the project's JWKS endpoint).
+ * A publishable (or anon) key alone is the app, not a user: 401. The library's
+ * errors are answered by `errors.ts` (401 `unauthorized`, 503 `misconfigured`).
+ *
+ * What the library does not cover, kept here on purpose and small:
+ * - a legacy service_role key sent as `Authorization: Bearer` (how backends called
+ *   us before the new keys) is read as that key in the `apikey` header;
+ * - with `LEGACY_JWT_SECRET` set, HS256 user tokens without a `kid` (a project not
+ *   yet moved to JWT signing keys) are checked against it; the library only checks
+ *   HS256 tokens whose key is in the JWKS.
  */
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  errors as joseErrors,
-  type JWTPayload,
-  jwtVerify,
-} from "jose";
+import { extractCredentials, verifyCredentials } from "@supabase/server/core";
+import type { AuthResult, JWTClaims, SupabaseEnv } from "@supabase/server";
+import { decodeProtectedHeader, jwtVerify } from "jose";
 import { AppError } from "./app-error.ts";
 import type { Config } from "./config.ts";
 
 /** The claims of a verified user access token. */
-export interface UserClaims extends JWTPayload {
+export interface UserClaims extends JWTClaims {
   sub: string;
   role: "authenticated";
   exp: number;
   email?: string;
 }
 
-/** Who is calling: a signed-in user, or a backend holding the service-role key. */
+/**
+ * Who is calling: a signed-in user, or a backend holding a secret key. `token` is
+ * the credential this function sends to the Storage API for the caller: the user's
+ * JWT, or the function's own service key (`sb_secret_...` goes as `apikey` only).
+ */
 export type Caller =
   | { kind: "user"; claims: UserClaims; token: string }
   | { kind: "service"; token: string };
 
-/** Verifies an `Authorization` header value and returns the caller, or throws 401. */
-export type Verifier = (authorization: string | undefined | null) => Promise<Caller>;
+/** Verifies a request's credentials and returns the caller, or throws 401. */
+export type Verifier = (request: Request) => Promise<Caller>;
 
-const ASYMMETRIC_ALGORITHMS = ["ES256", "RS256", "EdDSA", "ES384", "ES512", "RS384", "RS512"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const remoteJwksCache = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+/** Secret keys first (a backend sends its key in both headers), then users, then the app alone. */
+const AUTH_MODES = ["secret:*", "user", "publishable:*"] as const;
 
-type KeySet = ReturnType<typeof createLocalJWKSet> | ReturnType<typeof createRemoteJWKSet>;
-type KeyConfig = Pick<Config, "jwks" | "legacyJwtSecret" | "supabaseUrl" | "serviceRoleKey">;
+type KeyConfig = Pick<
+  Config,
+  | "jwks"
+  | "legacyJwtSecret"
+  | "supabaseUrl"
+  | "publishableKeys"
+  | "secretKeys"
+  | "anonKey"
+  | "serviceRoleKey"
+  | "serviceKey"
+>;
 
 /**
- * Builds the verifier of one function instance (the JWKS is resolved once and cached).
- * @example const caller = await createVerifier(config)(c.req.header("authorization"));
+ * The library's view of the project: the new keys plus, while the project has
+ * them, the legacy anon and service_role keys under their own names.
+ */
+export function serverEnv(config: KeyConfig): SupabaseEnv {
+  return {
+    url: config.supabaseUrl,
+    publishableKeys: {
+      ...config.publishableKeys,
+      ...(config.anonKey ? { legacy_anon: config.anonKey } : {}),
+    },
+    secretKeys: {
+      ...config.secretKeys,
+      ...(config.serviceRoleKey ? { legacy_service_role: config.serviceRoleKey } : {}),
+    },
+    jwks: config.jwks as SupabaseEnv["jwks"] ??
+      new URL(`${config.supabaseUrl}/auth/v1/.well-known/jwks.json`),
+  };
+}
+
+/**
+ * Builds the verifier of one function instance.
+ * @example const caller = await createVerifier(config)(c.req.raw);
  */
 export function createVerifier(config: KeyConfig): Verifier {
-  const jwks: KeySet = config.jwks
-    ? createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0])
-    : remoteJwks(`${config.supabaseUrl}/auth/v1/.well-known/jwks.json`);
+  const env = serverEnv(config);
   const legacySecret = config.legacyJwtSecret
     ? new TextEncoder().encode(config.legacyJwtSecret)
     : null;
 
-  return async (authorization) => {
-    const token = bearerToken(authorization);
-    // The function's own service-role key, whatever its form (`sb_secret_…`, or the legacy
-    // HS256 JWT hosted projects still hand out): equality with the configured secret is the
-    // proof, so it works even when LEGACY_JWT_SECRET is unset. Compared in constant time.
-    if (constantTimeEqual(token, config.serviceRoleKey)) return { kind: "service", token };
-    // Other API keys (`sb_publishable_…`, another `sb_secret_…`) are not JWTs and not users.
-    if (token.startsWith("sb_")) throw unauthorized("Send a user's access token, not an API key");
-    const payload = await verifyToken(token, jwks, legacySecret);
-    return callerOf(payload, token);
+  return async (request) => {
+    const credentials = extractCredentials(request);
+    if (
+      config.serviceRoleKey && credentials.token !== null &&
+      constantTimeEqual(credentials.token, config.serviceRoleKey) &&
+      (credentials.apikey === null || credentials.apikey === credentials.token)
+    ) {
+      credentials.apikey = credentials.token;
+      credentials.token = null;
+    }
+    if (legacySecret && credentials.token && isLegacyUserToken(credentials.token)) {
+      return await legacyUser(credentials.token, legacySecret);
+    }
+    const { data, error } = await verifyCredentials(credentials, {
+      auth: [...AUTH_MODES],
+      env,
+    });
+    if (error) throw error;
+    return callerOf(data, config.serviceKey);
   };
 }
 
-function remoteJwks(url: string): ReturnType<typeof createRemoteJWKSet> {
-  let set = remoteJwksCache.get(url);
-  if (!set) {
-    set = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
-    remoteJwksCache.set(url, set);
+function callerOf(auth: AuthResult, serviceKey: string): Caller {
+  if (auth.authMode === "secret") return { kind: "service", token: serviceKey };
+  if (auth.authMode !== "user" || !auth.jwtClaims || !auth.token) {
+    throw unauthorized(
+      "Sign in: a publishable key identifies the app, not a user; send Authorization: Bearer <access token>",
+    );
   }
-  return set;
+  return userOf(auth.jwtClaims, auth.token);
 }
 
-function bearerToken(authorization: string | undefined | null): string {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!match) throw unauthorized("Send an access token: Authorization: Bearer <jwt>");
-  return match[1];
-}
-
-async function verifyToken(
-  token: string,
-  jwks: KeySet,
-  legacySecret: Uint8Array | null,
-): Promise<JWTPayload> {
-  let alg: string | undefined;
-  try {
-    alg = decodeProtectedHeader(token).alg;
-  } catch (cause) {
-    throw unauthorized("Send a well-formed access token", cause);
-  }
-  try {
-    if (alg === "HS256") {
-      // Only when the project still has a legacy secret; never `alg: none`.
-      if (!legacySecret) throw unauthorized("Send a token signed with the project's signing keys");
-      return (await jwtVerify(token, legacySecret, {
-        algorithms: ["HS256"],
-        requiredClaims: ["exp"],
-      })).payload;
-    }
-    if (!alg || !ASYMMETRIC_ALGORITHMS.includes(alg)) {
-      throw unauthorized(`Send a signed access token (algorithm "${alg ?? "none"}" is refused)`);
-    }
-    return (await jwtVerify(token, jwks, {
-      algorithms: ASYMMETRIC_ALGORITHMS,
-      requiredClaims: ["exp"],
-    }))
-      .payload;
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    if (error instanceof joseErrors.JWKSTimeout || isNetworkError(error)) {
-      throw new AppError(
-        "misconfigured",
-        "Cannot verify tokens: the signing keys are unreachable",
-        {
-          cause: error,
-        },
-      );
-    }
-    if (error instanceof joseErrors.JWTExpired) {
-      throw unauthorized("Sign in again: the access token has expired", error);
-    }
-    throw unauthorized("Send a valid access token: its signature or claims are invalid", error);
-  }
-}
-
-function callerOf(payload: JWTPayload, token: string): Caller {
+function userOf(payload: JWTClaims, token: string): Caller {
   const role = payload.role;
-  if (role === "service_role") return { kind: "service", token };
   if (role === "anon") throw unauthorized("Sign in: the anonymous key is not a user");
   if (role !== "authenticated") throw unauthorized(`Sign in: role "${String(role)}" is refused`);
   if (typeof payload.sub !== "string" || !UUID.test(payload.sub)) {
     throw unauthorized("Send a user's access token: the token has no user id");
   }
+  if (typeof payload.exp !== "number") {
+    throw unauthorized("Send a user's access token: the token never expires");
+  }
   return {
     kind: "user",
     token,
-    claims: { ...payload, sub: payload.sub.toLowerCase(), role, exp: payload.exp! },
+    claims: { ...payload, sub: payload.sub.toLowerCase(), role, exp: payload.exp },
   };
 }
 
-function isNetworkError(error: unknown): boolean {
-  return error instanceof TypeError || (error instanceof Error && error.name === "AbortError");
+function isLegacyUserToken(token: string): boolean {
+  try {
+    const header = decodeProtectedHeader(token);
+    return header.alg === "HS256" && header.kid === undefined;
+  } catch {
+    return false;
+  }
 }
 
-function unauthorized(message: string, cause?: unknown): AppError {
-  return new AppError("unauthorized", message, { cause });
+async function legacyUser(token: string, secret: Uint8Array): Promise<Caller> {
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ["HS256"],
+      requiredClaims: ["exp"],
+    });
+    return userOf(payload as JWTClaims, token);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw unauthorized("Send a valid access token: its signature or claims are invalid", error);
+  }
 }
 
-/** Compares two strings in time independent of where they differ. */
+/** Compares two strings in time independent of where they differ (the webhook secret uses it). */
 export function constantTimeEqual(a: string, b: string): boolean {
   const left = new TextEncoder().encode(a);
   const right = new TextEncoder().encode(b);
@@ -159,8 +168,12 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+function unauthorized(message: string, cause?: unknown): AppError {
+  return new AppError("unauthorized", message, { cause });
+}
+
 /**
- * Requires a user caller. An API key (service role) is not a user: 401.
+ * Requires a user caller. A secret key (a backend) is not a user: 401.
  * @throws AppError unauthorized
  */
 export function requireUser(caller: Caller): Extract<Caller, { kind: "user" }> {
@@ -171,12 +184,15 @@ export function requireUser(caller: Caller): Extract<Caller, { kind: "user" }> {
 }
 
 /**
- * Requires the service role (admin routes). A user gets 403.
+ * Requires a secret key (admin routes). A user gets 403.
  * @throws AppError forbidden
  */
 export function requireService(caller: Caller): Extract<Caller, { kind: "service" }> {
   if (caller.kind !== "service") {
-    throw new AppError("forbidden", "Use the service-role key: this route is for administrators");
+    throw new AppError(
+      "forbidden",
+      "Use a secret key (apikey: sb_secret_...): this route is for administrators",
+    );
   }
   return caller;
 }

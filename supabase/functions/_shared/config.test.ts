@@ -20,11 +20,15 @@ Deno.test("parseConfig accepts the Edge Runtime variables and applies defaults",
 });
 
 Deno.test("parseConfig names missing variables and never repeats values", () => {
-  const result = parseConfig({ ...base, SUPABASE_DB_URL: "", SUPABASE_ANON_KEY: undefined });
+  const result = parseConfig({
+    ...base,
+    SUPABASE_DB_URL: "",
+    SUPABASE_ANON_KEY: undefined,
+  });
   assert.equal(result.ok, false);
   assert.deepEqual(result.problems.sort(), [
-    "SUPABASE_ANON_KEY is missing",
     "SUPABASE_DB_URL is missing",
+    "SUPABASE_PUBLISHABLE_KEYS is missing (or SUPABASE_ANON_KEY)",
   ]);
   const bad = parseConfig({ ...base, SUPABASE_URL: "not a url secret-pw" });
   assert.deepEqual(bad.problems, ["SUPABASE_URL is invalid"]);
@@ -53,14 +57,91 @@ Deno.test("parseConfig rejects an unparsable JWKS and a bad budget by name", () 
   assert.deepEqual(parseConfig({ ...base, SUPABASE_JWKS: "{" }).problems, [
     "SUPABASE_JWKS is invalid",
   ]);
-  assert.deepEqual(parseConfig({ ...base, FOLDER_DELETE_BUDGET_MS: "-1" }).problems, [
-    "FOLDER_DELETE_BUDGET_MS is invalid",
-  ]);
+  assert.deepEqual(
+    parseConfig({ ...base, FOLDER_DELETE_BUDGET_MS: "-1" }).problems,
+    [
+      "FOLDER_DELETE_BUDGET_MS is invalid",
+    ],
+  );
 });
 
 Deno.test("parseConfig neither reads nor keeps UPLOAD_URL_TTL_SECONDS (the Storage server's lifetime applies)", () => {
-  const result = parseConfig({ ...base, UPLOAD_URL_TTL_SECONDS: "not a number" });
+  const result = parseConfig({
+    ...base,
+    UPLOAD_URL_TTL_SECONDS: "not a number",
+  });
   assert.ok(result.ok, JSON.stringify(result.problems));
   assert.ok(!("uploadUrlTtlSeconds" in result.config));
   assert.ok(!Object.keys(result.config).some((k) => /ttl/i.test(k)));
+});
+
+/** What the platform gives a project with the new API keys and its legacy keys disabled. */
+const newKeysOnly = {
+  SUPABASE_URL: "https://proj.supabase.co",
+  SUPABASE_DB_URL: "postgresql://postgres:pw@db:5432/postgres",
+  SUPABASE_PUBLISHABLE_KEYS: '{"default":"sb_publishable_a","web":"sb_publishable_b"}',
+  SUPABASE_SECRET_KEYS: '{"default":"sb_secret_a","ci":"sb_secret_b"}',
+  SUPABASE_JWKS: '{"keys":[{"kty":"EC","kid":"k1"}]}',
+};
+
+Deno.test("parseConfig runs with only the new-key variables, using the default keys", () => {
+  const result = parseConfig(newKeysOnly);
+  assert.ok(result.ok, JSON.stringify(result.problems));
+  assert.equal(result.config.apiKey, "sb_publishable_a");
+  assert.equal(result.config.serviceKey, "sb_secret_a");
+  assert.deepEqual(result.config.secretKeys, {
+    default: "sb_secret_a",
+    ci: "sb_secret_b",
+  });
+  assert.equal(result.config.anonKey, null);
+  assert.equal(result.config.serviceRoleKey, null);
+  const noDefault = parseConfig({
+    ...newKeysOnly,
+    SUPABASE_SECRET_KEYS: '{"ci":"sb_secret_b"}',
+  });
+  assert.ok(noDefault.ok);
+  assert.equal(
+    noDefault.config.serviceKey,
+    "sb_secret_b",
+    "no default: the first key",
+  );
+});
+
+Deno.test("parseConfig runs with only the legacy keys, and prefers the new ones when both are set", () => {
+  const legacy = parseConfig(base);
+  assert.ok(legacy.ok);
+  assert.equal(legacy.config.apiKey, "anon");
+  assert.equal(legacy.config.serviceKey, "service");
+  assert.deepEqual(legacy.config.secretKeys, {});
+  const both = parseConfig({ ...base, ...newKeysOnly });
+  assert.ok(both.ok);
+  assert.equal(both.config.serviceKey, "sb_secret_a");
+  assert.equal(
+    both.config.serviceRoleKey,
+    "service",
+    "the legacy key stays accepted",
+  );
+});
+
+Deno.test("parseConfig names missing or unparsable key variables, never their values", () => {
+  const none = parseConfig({
+    SUPABASE_URL: base.SUPABASE_URL,
+    SUPABASE_DB_URL: base.SUPABASE_DB_URL,
+  });
+  assert.deepEqual(none.problems, [
+    "SUPABASE_PUBLISHABLE_KEYS is missing (or SUPABASE_ANON_KEY)",
+    "SUPABASE_SECRET_KEYS is missing (or SUPABASE_SERVICE_ROLE_KEY)",
+  ]);
+  const bad = parseConfig({
+    ...newKeysOnly,
+    SUPABASE_SECRET_KEYS: "sb_secret_plain_not_json",
+  });
+  assert.deepEqual(bad.problems, ["SUPABASE_SECRET_KEYS is invalid"]);
+  assert.ok(!JSON.stringify(bad).includes("sb_secret_plain"));
+  assert.deepEqual(
+    parseConfig({ ...newKeysOnly, SUPABASE_PUBLISHABLE_KEYS: "[1]" }).problems,
+    [
+      "SUPABASE_PUBLISHABLE_KEYS is invalid",
+    ],
+  );
 });

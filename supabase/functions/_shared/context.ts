@@ -66,12 +66,14 @@ export function provideDeps<D extends BaseDeps>(runtime: Runtime<D>): Middleware
 }
 
 /**
- * Verifies the Authorization header and puts the caller on the context.
- * @throws AppError unauthorized (401) for a missing, expired or badly signed token
+ * Verifies the request's credentials (`Authorization`, `apikey`) and puts the caller
+ * on the context.
+ * @throws the library's AuthError (401, mapped by errors.ts) for missing, expired or
+ *   badly signed credentials
  */
 export function authenticate<D extends BaseDeps>(): MiddlewareHandler<AppEnv<D>> {
   return async (c, next) => {
-    c.set("caller", await c.get("deps").verify(c.req.header("authorization")));
+    c.set("caller", await c.get("deps").verify(c.req.raw));
     await next();
   };
 }

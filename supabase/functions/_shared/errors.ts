@@ -8,6 +8,7 @@ import { AppError, errorBody } from "./app-error.ts";
 export { AppError, ERROR_STATUS, type ErrorCode } from "./app-error.ts";
 import { fromPostgresError, isPostgresError } from "./pg-errors.ts";
 import { fromStorageError, isStorageError } from "./storage-errors.ts";
+import { fromServerError, isServerError } from "./auth-errors.ts";
 
 /**
  * Converts anything thrown into an AppError: AppErrors pass through; Postgres
@@ -19,6 +20,11 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isPostgresError(error)) return fromPostgresError(error);
   if (isStorageError(error)) return fromStorageError(error);
+  // @supabase/server's AuthError, thrown as is or (its Hono adapter) as an HTTPException cause.
+  if (isServerError(error)) return fromServerError(error);
+  if (error instanceof HTTPException && isServerError(error.cause)) {
+    return fromServerError(error.cause);
+  }
   if (error instanceof HTTPException) return fromHttpException(error);
   if (error instanceof SyntaxError) {
     return new AppError("invalid_request", "Send a valid JSON body", { cause: error });

@@ -29,6 +29,11 @@ export function createApp(runtime: Runtime) {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "secretKey", {
+    type: "apiKey",
+    in: "header",
+    name: "apikey",
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "webhookSecret", {
     type: "apiKey",
     in: "header",

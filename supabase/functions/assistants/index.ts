@@ -5,4 +5,7 @@
 import { createRuntime } from "./context.ts";
 import { createApp } from "./app.ts";
 
-Deno.serve(createApp(createRuntime(Deno.env.toObject())).fetch);
+const app = createApp(createRuntime(Deno.env.toObject()));
+
+/** The Edge Runtime's entry form: `export default { fetch }`. */
+export default { fetch: app.fetch };

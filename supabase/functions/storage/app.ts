@@ -51,6 +51,12 @@ export function createStorageApp(runtime: Runtime) {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
+  // A backend's secret key (sb_secret_..., or the legacy service_role key) in `apikey`.
+  app.openAPIRegistry.registerComponent("securitySchemes", "secretKey", {
+    type: "apiKey",
+    in: "header",
+    name: "apikey",
+  });
   app.use("*", provideDeps(runtime));
   app.route("/uploads", uploads);
   app.route("/objects", objects);

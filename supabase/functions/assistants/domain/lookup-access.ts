@@ -1,11 +1,11 @@
 /**
  * @module Who may read a mapping by assistant id, and as whom the read runs.
  * The voice platform's webhook handler presents the shared secret; a backend
- * presents the service-role key; a signed-in user may read only their own
+ * presents a secret key (or the legacy service_role key); a signed-in user may read only their own
  * mapping. Everyone else gets the same 404 as an unknown id, so the route never
  * reveals which ids exist (a 401 would say "this id needs a key").
  */
-import { AppError } from "../../_shared/app-error.ts";
+import { toAppError } from "../../_shared/errors.ts";
 import type { Deps } from "../context.ts";
 import { type Assistant, lookup, notFound } from "./assistants.ts";
 import { webhookSecretMatches } from "./webhook-secret.ts";
@@ -14,8 +14,8 @@ import { webhookSecretMatches } from "./webhook-secret.ts";
 export interface LookupCredentials {
   /** The `x-webhook-secret` header, if any. */
   webhookSecret: string | undefined;
-  /** The `Authorization` header, if any. */
-  authorization: string | undefined;
+  /** The request, whose `Authorization` / `apikey` headers are verified when no secret is sent. */
+  request: Request;
 }
 
 /**
@@ -40,9 +40,9 @@ export async function lookupFor(
   }
   let caller;
   try {
-    caller = await deps.verify(credentials.authorization);
+    caller = await deps.verify(credentials.request);
   } catch (error) {
-    if (error instanceof AppError && error.code === "unauthorized") throw notFound(assistantId);
+    if (toAppError(error).code === "unauthorized") throw notFound(assistantId);
     throw error;
   }
   if (caller.kind === "service") return await deps.db.withService((tx) => lookup(tx, assistantId));

@@ -26,7 +26,7 @@ const lookupRoute = createRoute({
   path: "/lookup/{assistantId}",
   summary: "Find the user and course of an assistant id",
   description:
-    `Send \`${WEBHOOK_SECRET_HEADER}: <ASSISTANT_WEBHOOK_SECRET>\`, or the service-role key, ` +
+    `Send \`${WEBHOOK_SECRET_HEADER}: <ASSISTANT_WEBHOOK_SECRET>\`, or a secret key (apikey), ` +
     "or the owner's access token. Anything else is answered 404, like an unknown id.",
   security: LOOKUP_SECURITY,
   request: { params: LookupParams },
@@ -44,7 +44,7 @@ export const lookupRoutes = createApi<AppEnv>().openapi(lookupRoute, async (c) =
   const { assistantId } = c.req.valid("param");
   const found = await lookupFor(c.get("deps"), assistantId, {
     webhookSecret: c.req.header(WEBHOOK_SECRET_HEADER),
-    authorization: c.req.header("authorization"),
+    request: c.req.raw,
   });
   return c.json(
     { assistantId: found.assistantId, userId: found.userId, courseId: found.courseId },

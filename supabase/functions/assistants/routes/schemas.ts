@@ -78,5 +78,9 @@ export type SecurityRequirement = Record<string, string[]>;
 /** Security of routes that act for a signed-in user. */
 export const USER_SECURITY: SecurityRequirement[] = [{ bearer: [] }];
 
-/** Security of the lookup: the webhook secret, or a bearer token (service role or owner). */
-export const LOOKUP_SECURITY: SecurityRequirement[] = [{ webhookSecret: [] }, { bearer: [] }];
+/** Security of the lookup: the webhook secret, a secret key (apikey), or the owner's token. */
+export const LOOKUP_SECURITY: SecurityRequirement[] = [
+  { webhookSecret: [] },
+  { secretKey: [] },
+  { bearer: [] },
+];

@@ -12,7 +12,11 @@ Deno.test("toPublicUrl moves internal URLs onto the public Supabase URL", () => 
     "https://p.co/storage/v1/object/sign/b/k?token=t",
   );
   assert.equal(
-    toPublicUrl("http://other:1/storage/v1/object/x?token=t", "http://kong:8000", "https://p.co"),
+    toPublicUrl(
+      "http://other:1/storage/v1/object/x?token=t",
+      "http://kong:8000",
+      "https://p.co",
+    ),
     "https://p.co/storage/v1/object/x?token=t",
   );
   assert.equal(
@@ -25,8 +29,8 @@ Deno.test("an unreachable Storage server is 502 storage_unavailable on every cal
   const gateway = createStorageGateway({
     supabaseUrl: "http://127.0.0.1:9",
     publicSupabaseUrl: "http://127.0.0.1:9",
-    anonKey: "anon",
-    serviceRoleKey: "service",
+    apiKey: "anon",
+    serviceKey: "service",
   });
   for (
     const call of [
@@ -48,26 +52,33 @@ Deno.test("an unreachable Storage server is 502 storage_unavailable on every cal
  * requests the way v1.70.6 answers a deadlocked statement (HTTP 500, `database error,
  * code: 40P01`), then `ok`. Returns the gateway and how many requests arrived.
  */
-function flakyStorage(failures: number, ok: (path: string) => unknown, message?: string) {
+function flakyStorage(
+  failures: number,
+  ok: (path: string) => unknown,
+  message?: string,
+) {
   let requests = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    requests++;
-    if (requests <= failures) {
-      return Response.json({
-        statusCode: "500",
-        code: "DatabaseError",
-        error: "DatabaseError",
-        message: message ?? "database error, code: 40P01",
-      }, { status: 500 });
-    }
-    return Response.json(ok(new URL(req.url).pathname));
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      requests++;
+      if (requests <= failures) {
+        return Response.json({
+          statusCode: "500",
+          code: "DatabaseError",
+          error: "DatabaseError",
+          message: message ?? "database error, code: 40P01",
+        }, { status: 500 });
+      }
+      return Response.json(ok(new URL(req.url).pathname));
+    },
+  );
   const url = `http://127.0.0.1:${server.addr.port}`;
   const gateway = createStorageGateway({
     supabaseUrl: url,
     publicSupabaseUrl: url,
-    anonKey: "anon",
-    serviceRoleKey: "service",
+    apiKey: "anon",
+    serviceKey: "service",
   });
   return { gateway, requests: () => requests, close: () => server.shutdown() };
 }
@@ -75,12 +86,18 @@ function flakyStorage(failures: number, ok: (path: string) => unknown, message?:
 Deno.test("a call the Storage server lost to a deadlock (500 40P01) is sent again", async () => {
   const removed = flakyStorage(2, () => [{ name: "k1" }, { name: "k2" }]);
   try {
-    assert.deepEqual(await removed.gateway.remove("t", "b", ["k1", "k2"]), ["k1", "k2"]);
+    assert.deepEqual(await removed.gateway.remove("t", "b", ["k1", "k2"]), [
+      "k1",
+      "k2",
+    ]);
     assert.equal(removed.requests(), 3);
   } finally {
     await removed.close();
   }
-  const signed = flakyStorage(1, () => ({ url: "/object/upload/sign/b/k?token=abc" }));
+  const signed = flakyStorage(
+    1,
+    () => ({ url: "/object/upload/sign/b/k?token=abc" }),
+  );
   try {
     const upload = await signed.gateway.signUpload("t", "b", "k", false);
     assert.equal(upload.token, "abc");
@@ -105,12 +122,15 @@ Deno.test("a call the Storage server lost to a deadlock (500 40P01) is sent agai
 Deno.test("a deadlock that persists ends as a generic 502, and other 5xx are not resent here", async () => {
   const stuck = flakyStorage(100, () => []);
   try {
-    await assert.rejects(stuck.gateway.remove("t", "b", ["k"]), (error: unknown) => {
-      const appError = toAppError(error);
-      assert.equal(appError.code, "storage_unavailable");
-      assert.doesNotMatch(appError.message, /40P01|database error/);
-      return true;
-    });
+    await assert.rejects(
+      stuck.gateway.remove("t", "b", ["k"]),
+      (error: unknown) => {
+        const appError = toAppError(error);
+        assert.equal(appError.code, "storage_unavailable");
+        assert.doesNotMatch(appError.message, /40P01|database error/);
+        return true;
+      },
+    );
     assert.equal(stuck.requests(), 5, "the first call and four retries");
   } finally {
     await stuck.close();
@@ -118,8 +138,48 @@ Deno.test("a deadlock that persists ends as a generic 502, and other 5xx are not
   const other = flakyStorage(1, () => [], "database error, code: P0001");
   try {
     await assert.rejects(other.gateway.remove("t", "b", ["k"]));
-    assert.equal(other.requests(), 1, "a trigger's exception is not a conflict");
+    assert.equal(
+      other.requests(),
+      1,
+      "a trigger's exception is not a conflict",
+    );
   } finally {
     await other.close();
+  }
+});
+
+Deno.test("service calls send a secret key as apikey only (never Bearer sb_), user calls the JWT", async () => {
+  const seen: { apikey: string | null; authorization: string | null }[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      seen.push({
+        apikey: req.headers.get("apikey"),
+        authorization: req.headers.get("authorization"),
+      });
+      return Response.json([]);
+    },
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}`;
+    const gateway = createStorageGateway({
+      supabaseUrl: url,
+      publicSupabaseUrl: url,
+      apiKey: "sb_publishable_x",
+      serviceKey: "sb_secret_x",
+    });
+    await gateway.ping();
+    await gateway.remove("user.jwt.token", "b", ["k"]);
+    await gateway.remove("eyJlegacy.service.role", "b", ["k"]);
+    assert.deepEqual(seen, [
+      { apikey: "sb_secret_x", authorization: null },
+      { apikey: "sb_publishable_x", authorization: "Bearer user.jwt.token" },
+      {
+        apikey: "sb_publishable_x",
+        authorization: "Bearer eyJlegacy.service.role",
+      },
+    ]);
+  } finally {
+    await server.shutdown();
   }
 });

@@ -1,7 +1,9 @@
 /**
  * @module The Storage API as the storage function uses it, through supabase-js
  * with the caller's own JWT (RLS decides) or, for a backend acting for a user,
- * the service-role key. Errors are thrown as supabase-js gives them and mapped
+ * the function's service key: a secret key goes in the `apikey` header only (the
+ * platform's gateway turns it into the service_role JWT; it is never sent as
+ * `Bearer sb_secret_...`), a legacy service_role JWT as before. Errors are thrown as supabase-js gives them and mapped
  * by `_shared/storage-errors.ts`. URLs handed to browsers are rewritten onto
  * the public Supabase URL. Every call here is idempotent (signing, reading,
  * removing exact keys), so one the server lost to a database deadlock or
@@ -47,13 +49,18 @@ export interface StorageGateway {
  * @example await createStorageGateway(config).signUpload(userJwt, "audiofiles", key, false)
  */
 export function createStorageGateway(
-  config: Pick<Config, "supabaseUrl" | "publicSupabaseUrl" | "anonKey" | "serviceRoleKey">,
+  config: Pick<Config, "supabaseUrl" | "publicSupabaseUrl" | "apiKey" | "serviceKey">,
 ): StorageGateway {
-  const clientFor = (token: string): SupabaseClient =>
-    createClient(config.supabaseUrl, config.anonKey, {
-      accessToken: () => Promise.resolve(token),
-      global: { headers: { "x-client-info": "stowage-storage-function" } },
+  const clientFor = (token: string): SupabaseClient => {
+    const apiKeyOnly = token.startsWith("sb_");
+    return createClient(config.supabaseUrl, apiKeyOnly ? token : config.apiKey, {
+      accessToken: () => Promise.resolve(apiKeyOnly ? null : token),
+      global: {
+        headers: { "x-client-info": "stowage-storage-function" },
+        fetch: apiKeyOnly ? withoutKeyAsBearer : undefined,
+      },
     });
+  };
   const publicUrl = (url: string) => toPublicUrl(url, config.supabaseUrl, config.publicSupabaseUrl);
 
   return {
@@ -93,12 +100,23 @@ export function createStorageGateway(
     },
     async ping() {
       await retryStorageConflicts(async () => {
-        const { error } = await clientFor(config.serviceRoleKey).storage.listBuckets();
+        const { error } = await clientFor(config.serviceKey).storage.listBuckets();
         if (error) throw error;
       });
     },
   };
 }
+
+/**
+ * supabase-js sends its key as `Authorization: Bearer` when it has no user token;
+ * an `sb_` key is not a JWT and belongs in `apikey` only (the platform refuses it
+ * as a bearer), so that header is dropped.
+ */
+const withoutKeyAsBearer: typeof fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  if (/^Bearer\s+sb_/i.test(headers.get("authorization") ?? "")) headers.delete("authorization");
+  return fetch(input, { ...init, headers });
+};
 
 /**
  * Moves a URL the server built on the internal Supabase URL onto the public one

@@ -81,5 +81,5 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } } as const;
 }
 
-/** Bearer JWT security requirement. */
-export const bearer = [{ bearerAuth: [] }];
+/** A user's access token (Bearer JWT), or a backend's secret key (`apikey`). */
+export const bearer: Record<string, string[]>[] = [{ bearerAuth: [] }, { secretKey: [] }];
