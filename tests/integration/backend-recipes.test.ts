@@ -173,6 +173,7 @@ Deno.test("LMS recipe: deleting a big course resumes after an interruption, touc
   assert.deepEqual(await deleteCourse(b, alice.id, "big"), {
     deleted: 0,
     remaining: 0,
+    remainingCapped: false,
     failed: [],
     calls: 1,
   });
