@@ -4,11 +4,10 @@
  * and one error class, {@link StowageError}.
  *
  * @example
+ * import { createClient } from "@supabase/supabase-js";
  * import { createStowage } from "@stowage/client";
- * const stowage = createStowage({
- *   url: "https://<project>.supabase.co",
- *   getToken: async () => (await supabase.auth.getSession()).data.session?.access_token,
- * });
+ * const supabase = createClient("https://<project>.supabase.co", "<anon key>");
+ * const stowage = createStowage({ url: "https://<project>.supabase.co", supabase });
  * await stowage.upload(file, { bucket: "audiofiles", path: `book/1/1/${file.name}`,
  *   onProgress: (p) => bar.value = p.fraction });
  * // Large files (above 6 MiB) go resumably (TUS); to pause and resume, start them:
@@ -17,7 +16,12 @@
  * await handle.done;
  */
 import { type AssistantsClient, assistantsClient } from "./assistants.ts";
-import type { TokenSource, Transport } from "./http.ts";
+import {
+  type SupabaseAuthClient,
+  supabaseTokens,
+  type TokenSource,
+  type Transport,
+} from "./http.ts";
 import type { UploadHandle, UrlStorage } from "./resumable.ts";
 import * as storage from "./storage.ts";
 import type {
@@ -39,7 +43,7 @@ export {
   type UploadState,
   type UrlStorage,
 } from "./resumable.ts";
-export type { TokenSource } from "./http.ts";
+export type { SupabaseAuthClient, TokenSource } from "./http.ts";
 export type { AssistantsClient } from "./assistants.ts";
 export type {
   DeleteFolderOptions,
@@ -53,12 +57,33 @@ export type {
 } from "./storage.ts";
 export type * from "./types.ts";
 
-/** Options of {@link createStowage}. */
-export interface StowageOptions {
+/** Where the client takes the user's access token: a supabase-js client, or a function. */
+export type StowageAuth =
+  | {
+    /**
+     * The app's supabase-js client (`createClient(...)`): its session's access token is read
+     * before every call (`auth.getSession()`, which refreshes a session about to expire), and
+     * a call refused with 401 is retried once after `auth.refreshSession()`.
+     */
+    supabase: SupabaseAuthClient;
+    getToken?: never;
+  }
+  | {
+    /**
+     * The access token, asked for before every call (for apps that hold the session
+     * elsewhere, backends, scripts). A 401 is thrown as is.
+     */
+    getToken: TokenSource;
+    supabase?: never;
+  };
+
+/** Options of {@link createStowage}: where the project is, and {@link StowageAuth}. */
+export type StowageOptions = StowageAuth & StowageSettings;
+
+/** The settings of {@link createStowage} besides the token's source. */
+export interface StowageSettings {
   /** The Supabase project URL (e.g. `http://127.0.0.1:54321`); functions live at `/functions/v1`. */
   url: string;
-  /** The signed-in user's access token, asked for before every call. */
-  getToken: TokenSource;
   /**
    * Sent as `apikey` when set: the project's publishable key (`sb_publishable_...`; a legacy
    * anon key is still accepted). Never a secret key in a browser: the platform refuses it.
@@ -115,14 +140,23 @@ export interface Stowage {
 
 /**
  * Creates a client.
- * @throws TypeError when `url` is not an absolute URL
+ * @throws TypeError when `url` is not an absolute URL, or neither `supabase` nor `getToken`
+ *   is given
  */
 export function createStowage(options: StowageOptions): Stowage {
   const base = new URL(options.url);
+  let tokens: Pick<Transport, "getToken" | "refreshToken">;
+  if (options.supabase) tokens = supabaseTokens(options.supabase);
+  else if (typeof options.getToken === "function") tokens = { getToken: options.getToken };
+  else {
+    throw new TypeError(
+      "createStowage needs `supabase` (a supabase-js client) or `getToken` (a function)",
+    );
+  }
   const t: Transport = {
     functionsUrl: options.functionsUrl ??
       `${base.origin}${base.pathname.replace(/\/+$/, "")}/functions/v1`,
-    getToken: options.getToken,
+    ...tokens,
     apiKey: options.apiKey,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   };

@@ -14,6 +14,7 @@ import { createUser, stack } from "../../tests/support/stack.ts";
 import { LMS } from "./testing.ts";
 
 const TYPESCRIPT = "typescript@5.9.3";
+const SUPABASE_JS = "@supabase/supabase-js@2.119.0";
 
 async function sh(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
   const out = await new Deno.Command(cmd, {
@@ -34,6 +35,8 @@ import {
 } from "@stowage/client";
 
 const stowage = createStowage({ url: "http://127.0.0.1:54321", getToken: async () => "token" });
+// @ts-expect-error a token source is required
+export const neither = createStowage({ url: "http://x" });
 
 export async function run(file: Blob): Promise<number> {
   const up = await stowage.upload(file, {
@@ -68,6 +71,32 @@ export const wrongCode: StowageErrorCode = "no_such_code";
 export const wrongType: Upload["size"] = "1";
 `;
 
+/**
+ * An app that takes the token from supabase-js (typed with a database or not). supabase-js's
+ * own declarations need Node's types, so this one is checked as Vite's template does, with
+ * skipLibCheck; app.ts, without supabase-js, is checked with library checks on.
+ */
+const SUPABASE_APP_TS = `
+import { createClient } from "@supabase/supabase-js";
+import { createStowage } from "@stowage/client";
+
+const supabase = createClient("http://127.0.0.1:54321", "anon-key");
+export const stowage = createStowage({ url: "http://127.0.0.1:54321", supabase });
+interface Database {
+  public: {
+    Tables: {
+      notes: { Row: { id: number }; Insert: { id?: number }; Update: { id?: number }; Relationships: [] };
+    };
+    Views: {}; Functions: {}; Enums: {}; CompositeTypes: {};
+  };
+}
+export const typed = createStowage({ url: "http://x", supabase: createClient<Database>("http://x", "k") });
+// @ts-expect-error one source of the token, not two
+export const both = createStowage({ url: "http://x", supabase, getToken: () => "t" });
+// @ts-expect-error not a supabase-js client
+export const wrong = createStowage({ url: "http://x", supabase: { auth: {} } });
+`;
+
 const RUN_MJS = `
 import { createStowage, StowageError } from "@stowage/client";
 const { STOWAGE_URL: url, STOWAGE_TOKEN: token, STOWAGE_BUCKET: bucket } = process.env;
@@ -87,7 +116,7 @@ try {
 console.log(JSON.stringify({ path: up.path, progress, names: page.items.map((i) => i.name), text, code }));
 `;
 
-function tsconfig(module: string, moduleResolution: string): string {
+function tsconfig(module: string, moduleResolution: string, file = "app.ts"): string {
   return JSON.stringify({
     compilerOptions: {
       strict: true,
@@ -97,8 +126,9 @@ function tsconfig(module: string, moduleResolution: string): string {
       moduleResolution,
       lib: ["es2022", "dom", "dom.iterable"],
       types: [],
+      skipLibCheck: file !== "app.ts",
     },
-    files: ["app.ts"],
+    files: [file],
   });
 }
 
@@ -200,14 +230,18 @@ function shapeOfType(c: ts.TypeChecker, type: ts.Type, depth = 0): string {
   if (f & ts.TypeFlags.Unknown) return "unknown";
   if (f & ts.TypeFlags.String) return "string";
   if (f & ts.TypeFlags.Number) return "number";
-  if (f & (ts.TypeFlags.Boolean | ts.TypeFlags.BooleanLiteral)) return "boolean";
+  if (f & ts.TypeFlags.Boolean) return "boolean";
+  if (f & ts.TypeFlags.BooleanLiteral) return c.typeToString(type); // `true` (a z.literal(true))
   if (f & ts.TypeFlags.Null) return "null";
   if (f & ts.TypeFlags.StringLiteral) return JSON.stringify((type as ts.StringLiteralType).value);
   if (f & ts.TypeFlags.NumberLiteral) return String((type as ts.NumberLiteralType).value);
   if (type.isUnion()) {
+    const parts = type.types.filter((t) => !(t.flags & ts.TypeFlags.Undefined))
+      .map((t) => shapeOfType(c, t, depth + 1));
+    // `boolean` is the union `false | true` to the checker
+    const bool = parts.includes("true") && parts.includes("false");
     return joinUnion(
-      type.types.filter((t) => !(t.flags & ts.TypeFlags.Undefined))
-        .map((t) => shapeOfType(c, t, depth + 1)),
+      bool ? [...parts.filter((p) => p !== "true" && p !== "false"), "boolean"] : parts,
     );
   }
   if (c.isArrayType(type)) {
@@ -304,7 +338,7 @@ Deno.test("the npm package: packed, installed in a new Node project, type-checke
     );
     const install = await sh(
       "npm",
-      ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, TYPESCRIPT],
+      ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, TYPESCRIPT, SUPABASE_JS],
       app,
     );
     assert.ok(install.ok, `npm install failed:\n${install.text}`);
@@ -328,13 +362,19 @@ Deno.test("the npm package: packed, installed in a new Node project, type-checke
     });
 
     await t.step(
-      "an app type-checks with tsc --strict (nodenext and bundler resolution)",
+      "apps type-check with tsc --strict (nodenext and bundler resolution), with a getToken or a supabase-js client",
       async () => {
         await Deno.writeTextFile(join(app, "app.ts"), APP_TS);
+        await Deno.writeTextFile(join(app, "supabase-app.ts"), SUPABASE_APP_TS);
         for (const [module, resolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
-          await Deno.writeTextFile(join(app, "tsconfig.json"), tsconfig(module, resolution));
-          const tsc = await sh("node", ["node_modules/typescript/bin/tsc", "-p", "."], app);
-          assert.ok(tsc.ok, `tsc (${resolution}) failed:\n${tsc.text}`);
+          for (const file of ["app.ts", "supabase-app.ts"]) {
+            await Deno.writeTextFile(
+              join(app, "tsconfig.json"),
+              tsconfig(module, resolution, file),
+            );
+            const tsc = await sh("node", ["node_modules/typescript/bin/tsc", "-p", "."], app);
+            assert.ok(tsc.ok, `tsc (${resolution}, ${file}) failed:\n${tsc.text}`);
+          }
         }
       },
     );

@@ -216,18 +216,28 @@ export async function upload(
 ): Promise<UploadResult> {
   if (wantsResumable(file, o, cfg)) return await startUpload(t, file, o, cfg).done;
   const upsert = o.upsert ?? false;
-  const reservation = await call<Upload>(t, "storage", {
-    method: "POST",
-    path: "/uploads",
-    body: {
-      bucket: o.bucket,
-      path: o.path,
-      size: file.size,
-      contentType: typeOf(file, o.contentType),
-      upsert,
-    },
-    signal: o.signal,
-  });
+  const sentBeforeAbort = !o.signal?.aborted;
+  let reservation: Upload;
+  try {
+    reservation = await call<Upload>(t, "storage", {
+      method: "POST",
+      path: "/uploads",
+      body: {
+        bucket: o.bucket,
+        path: o.path,
+        size: file.size,
+        contentType: typeOf(file, o.contentType),
+        upsert,
+      },
+      signal: o.signal,
+    });
+  } catch (error) {
+    // Aborted while the reservation was on its way: the server may have made it; free it.
+    if (sentBeforeAbort && error instanceof StowageError && error.code === "aborted") {
+      await cancelQuietly(t, o.bucket, o.path);
+    }
+    throw error;
+  }
   return await transfer(t, reservation, file, upsert, o.onProgress, o.signal);
 }
 

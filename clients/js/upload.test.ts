@@ -4,7 +4,7 @@
  * refusal of a PUT larger than its reservation.
  */
 import assert from "node:assert/strict";
-import { StowageError } from "./mod.ts";
+import { createStowage, type Quota, StowageError } from "./mod.ts";
 import type { Progress } from "./put.ts";
 import { transfer } from "./storage.ts";
 import { AUDIO, blob, LMS, session } from "./testing.ts";
@@ -135,4 +135,108 @@ Deno.test("uploadMany reserves all or nothing: over quota, no file moves", async
   assert.equal(e.code, "quota_exceeded");
   const quota = await stowage.quota();
   assert.equal(quota.usedBytes + quota.reservedBytes, 0);
+});
+
+/** A client for `user` whose fetch runs `hook` on each request before passing it on. */
+async function watched(
+  token: string,
+  hook: (method: string, url: URL) => Promise<void> | void,
+  after?: (method: string, url: URL) => void,
+) {
+  return createStowage({
+    url: (await stack()).url,
+    getToken: () => token,
+    fetch: async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const method = init?.method ?? "GET";
+      await hook(method, url);
+      try {
+        return await fetch(input, init);
+      } finally {
+        after?.(method, url);
+      }
+    },
+  });
+}
+
+Deno.test("an upload aborted while its bytes go cancels its reservation: reservedBytes goes back to 0", async () => {
+  const { user, stowage } = await session();
+  const controller = new AbortController();
+  let during: Quota | undefined;
+  const client = await watched(user.token, async (method, url) => {
+    if (method !== "PUT" || !url.pathname.startsWith("/storage/v1/")) return;
+    during = await stowage.quota(); // the reservation holds the bytes while they go
+    controller.abort();
+  });
+  const e = await refusal(
+    client.upload(blob(5000), { bucket: LMS, path: "aborted.bin", signal: controller.signal }),
+  );
+  assert.equal(e.code, "aborted");
+  assert.equal(during?.reservedBytes, 5000);
+  const quota = await stowage.quota();
+  assert.equal(quota.reservedBytes, 0, "the reservation was cancelled");
+  assert.equal(quota.usedBytes, 0);
+  assert.deepEqual((await stowage.list({ bucket: LMS })).items, []);
+});
+
+Deno.test("an upload aborted while its reservation answers cancels the reservation the server made", async () => {
+  const { user, stowage } = await session();
+  const controller = new AbortController();
+  const client = createStowage({
+    url: (await stack()).url,
+    getToken: () => user.token,
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      // The answer's headers are in, its body not yet read: the user cancels now.
+      if (init?.method === "POST") controller.abort();
+      return res;
+    },
+  });
+  const e = await refusal(
+    client.upload(blob(700), { bucket: LMS, path: "early.bin", signal: controller.signal }),
+  );
+  assert.equal(e.code, "aborted");
+  assert.equal((await stowage.quota()).reservedBytes, 0, "the reservation was cancelled");
+});
+
+Deno.test("uploadMany with concurrency 2 never has more than 2 PUTs in flight, and reaches 2", async () => {
+  const { user, stowage } = await session();
+  let inFlight = 0;
+  let most = 0;
+  const isPut = (method: string, url: URL) =>
+    method === "PUT" && url.pathname.startsWith("/storage/v1/");
+  const client = await watched(
+    user.token,
+    (method, url) => {
+      if (isPut(method, url)) most = Math.max(most, ++inFlight);
+    },
+    (method, url) => {
+      if (isPut(method, url)) inFlight--;
+    },
+  );
+  const files = Array.from({ length: 7 }, (_, i) => ({ file: blob(100 + i), path: `c/${i}.bin` }));
+  const result = await client.uploadMany(files, { bucket: LMS, concurrency: 2 });
+  assert.equal(result.uploaded.length, 7);
+  assert.deepEqual(result.failed, []);
+  assert.equal(most, 2);
+  assert.equal((await stowage.quota()).objectCount, 7);
+});
+
+Deno.test("uploadMany aborted cancels every file's reservation, started or not", async () => {
+  const { user, stowage } = await session();
+  const controller = new AbortController();
+  const client = await watched(user.token, (method, url) => {
+    if (method === "PUT" && url.pathname.startsWith("/storage/v1/")) controller.abort();
+  });
+  const files = Array.from({ length: 5 }, (_, i) => ({ file: blob(1000), path: `m/${i}.bin` }));
+  const result = await client.uploadMany(files, {
+    bucket: LMS,
+    concurrency: 2,
+    signal: controller.signal,
+  });
+  assert.deepEqual(result.uploaded, []);
+  assert.deepEqual(result.failed.map((f) => f.error.code), Array(5).fill("aborted"));
+  const quota = await stowage.quota();
+  assert.equal(quota.reservedBytes, 0);
+  assert.equal(quota.usedBytes, 0);
 });

@@ -3,6 +3,10 @@
  * local stack at `/examples/web/`): bundles main.ts and the client for the
  * browser with esbuild, copies index.html and style.css.
  *
+ * The page imports the client as an app does, `from "@stowage/client"`; the
+ * repository's import map says where that is (`./clients/js/mod.ts`, the
+ * package's sources), and the build resolves it the same way.
+ *
  * `deno run -A examples/web/build.ts` (add `--watch` to rebuild on change).
  */
 import * as esbuild from "esbuild";
@@ -10,6 +14,25 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+/** The package name the page imports the client by. */
+const CLIENT = "@stowage/client";
+
+/** Resolves `@stowage/client` as the repository's import map does. */
+async function clientAlias(): Promise<esbuild.Plugin> {
+  const map = JSON.parse(await Deno.readTextFile(join(root, "import_map.json"))) as {
+    imports: Record<string, string>;
+  };
+  const target = map.imports[CLIENT];
+  if (!target) throw new Error(`Cannot build the example: import_map.json has no "${CLIENT}"`);
+  const path = join(root, target);
+  return {
+    name: "stowage-client",
+    setup(build) {
+      build.onResolve({ filter: /^@stowage\/client$/ }, () => ({ path }));
+    },
+  };
+}
 /** Where the page is written. */
 export const DIST = join(here, "dist");
 
@@ -34,6 +57,7 @@ export async function buildExample(options: { watch?: boolean } = {}): Promise<n
     minify: false,
     logLevel: "warning",
     metafile: true,
+    plugins: [await clientAlias()],
   };
   if (options.watch) {
     const ctx = await esbuild.context(config);

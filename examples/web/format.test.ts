@@ -2,7 +2,7 @@
  * @module The example page's words: sizes, and the server's refusals explained.
  */
 import assert from "node:assert/strict";
-import { StowageError } from "../../clients/js/mod.ts";
+import { StowageError } from "@stowage/client";
 import { explain, files, formatBytes } from "./format.ts";
 
 Deno.test("formatBytes uses binary units with one decimal below 100", () => {

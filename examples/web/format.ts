@@ -2,7 +2,7 @@
  * @module Words for the example page: byte sizes, dates, and the server's
  * refusals explained to a person (quota, size, type...).
  */
-import { StowageError } from "../../clients/js/mod.ts";
+import { StowageError } from "@stowage/client";
 
 const UNITS = ["bytes", "KiB", "MiB", "GiB", "TiB"];
 

@@ -3,19 +3,19 @@
  * supabase-js Auth, shows who is signed in, shows the quota,
  * uploads with progress, browses one folder level at a time (breadcrumbs,
  * paging), deletes a folder with progress and opens signed download links,
- * all through the typed client in clients/js.
+ * all through the typed client, imported as an app imports it: `@stowage/client`
+ * (the import map and examples/web/build.ts resolve it to clients/js/mod.ts).
  *
  * URL options: `?url=` the Supabase URL (default: this page's origin, the
  * local stack's gateway); `?key=` its publishable key (`sb_publishable_...`, or a legacy
  * anon key; default: the serving stack's; never a secret key);
  * `?bucket=`; `?pageSize=`.
  */
-import { createStowage, type ListPage, type Stowage } from "../../clients/js/mod.ts";
+import { createStowage, type ListPage, type Stowage } from "@stowage/client";
 import { byId, h } from "./dom.ts";
 import { explain, files, formatBytes, formatDate } from "./format.ts";
 import type { AuthError, Session, SupabaseClient } from "@supabase/supabase-js";
 import {
-  accessToken,
   authClient,
   explainAuthError,
   type Identity,
@@ -41,10 +41,8 @@ const state = {
 };
 
 let supabase: SupabaseClient | undefined;
-const stowage: Stowage = createStowage({
-  url: apiUrl,
-  getToken: () => supabase ? accessToken(supabase) : undefined,
-});
+/** The client, on the page's supabase-js client (made once the anon key is known). */
+let stowage: Stowage;
 
 function showSignIn(message = ""): void {
   state.identity = null;
@@ -292,12 +290,6 @@ function wire(): void {
     state.page++;
     refreshList();
   };
-  setupUploads(stowage, {
-    bucket: () => state.bucket,
-    prefix: () => state.prefix,
-    onUploaded: () => Promise.all([refreshList(), refreshQuota()]).then(() => {}),
-    onFailed: refreshQuota,
-  });
 }
 
 /** Shows who is signed in (and until when the current access token runs). */
@@ -332,6 +324,14 @@ function onSession(session: Session | null): void {
 wire();
 try {
   supabase = authClient(apiUrl, await publishableKey(params));
+  // The token comes from supabase-js: its session before each call, refreshed on a 401.
+  stowage = createStowage({ url: apiUrl, supabase });
+  setupUploads(stowage, {
+    bucket: () => state.bucket,
+    prefix: () => state.prefix,
+    onUploaded: () => Promise.all([refreshList(), refreshQuota()]).then(() => {}),
+    onFailed: refreshQuota,
+  });
   supabase.auth.onAuthStateChange((_event, session) => {
     // supabase-js asks that its callbacks return quickly; the page's work runs after.
     setTimeout(() => onSession(session), 0);

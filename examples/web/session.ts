@@ -55,12 +55,6 @@ export function authClient(url: string, key: string): SupabaseClient {
   });
 }
 
-/** The current access token (refreshed first when it is about to expire), for API calls. */
-export async function accessToken(supabase: SupabaseClient): Promise<string | undefined> {
-  const { data } = await supabase.auth.getSession();
-  return data.session?.access_token;
-}
-
 /** A sign-in or sign-up failure in words a person can act on. */
 export function explainAuthError(error: AuthError): string {
   switch (error.code) {

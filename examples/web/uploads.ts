@@ -11,7 +11,7 @@ import {
   type Stowage,
   type UploadHandle,
   type UploadResult,
-} from "../../clients/js/mod.ts";
+} from "@stowage/client";
 import { byId, h } from "./dom.ts";
 import { explain, formatBytes } from "./format.ts";
 

@@ -4,13 +4,14 @@
  * `@stowage/client` tarball and supabase-js from npm, type-checks with
  * `tsc` (strict), builds with `vite build`, and its built page, served from
  * another origin than the stack, is driven in Chromium against the local
- * stack: sign in with email and password, upload a file with progress, see
- * it listed, download it through a signed link, delete it.
+ * stack: sign in with email and password (the page hands its supabase-js
+ * client to `createStowage`), upload a file with progress, see it listed,
+ * download it through a signed link, delete it.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { extname, join } from "node:path";
-import { chromium } from "playwright-core";
+import { type BrowserContext, chromium } from "playwright-core";
 import { createClient } from "@supabase/supabase-js";
 import { packPackage } from "../../clients/js/build.ts";
 import { stack } from "../support/stack.ts";
@@ -88,10 +89,7 @@ import { createStowage, StowageError, type ListedFile } from "@stowage/client";
 
 const url: string = import.meta.env.VITE_SUPABASE_URL;
 const supabase = createClient(url, import.meta.env.VITE_SUPABASE_ANON_KEY);
-const stowage = createStowage({
-  url,
-  getToken: async () => (await supabase.auth.getSession()).data.session?.access_token,
-});
+const stowage = createStowage({ url, supabase });
 const BUCKET = "anantra-lms-store";
 const el = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const seen: number[] = [];
@@ -203,27 +201,66 @@ Deno.test({
     const work = await Deno.makeTempDir({ prefix: "stowage-fresh-app-" });
     let server: Deno.HttpServer | undefined;
     try {
-      // The app, as `npm create vite` would lay it out, installing the tarball.
+      // The app, as `npm create vite` would lay it out: its packages install from npm while
+      // the client is packed, then the tarball installs (npm's cache used when it has them).
       const t0 = Date.now();
-      const tarball = await packPackage(join(work, "pack"));
-      console.log(`packed in ${Date.now() - t0} ms`);
       const app = join(work, "app");
       for (const [path, text] of Object.entries(FILES)) {
         await Deno.mkdir(join(app, path, ".."), { recursive: true });
         await Deno.writeTextFile(join(app, path), text);
       }
-      await sh(
-        "npm",
-        ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, ...NPM_PACKAGES],
-        app,
-      );
+      const npmInstall = (...what: string[]) =>
+        sh("npm", [
+          "install",
+          "--no-audit",
+          "--no-fund",
+          "--prefer-offline",
+          "--loglevel=error",
+          ...what,
+        ], app);
+      const [tarball] = await Promise.all([
+        packPackage(join(work, "pack")).then((path) => {
+          console.log(`packed in ${Date.now() - t0} ms`);
+          return path;
+        }),
+        npmInstall(...NPM_PACKAGES),
+      ]);
+      await npmInstall(tarball);
       console.log(`installed in ${Date.now() - t0} ms`);
       const manifest = JSON.parse(await Deno.readTextFile(join(app, "package.json")));
       assert.match(manifest.dependencies["@stowage/client"], /^file:.*\.tgz$/);
-      await sh("npm", ["run", "build"], app, {
-        VITE_SUPABASE_URL: creds.url,
-        VITE_SUPABASE_ANON_KEY: creds.anonKey,
-      });
+      // Build (tsc, then vite), while a new account is made through supabase-js (the stack's
+      // Auth, email and password) and Chromium starts.
+      const email = `fresh-${crypto.randomUUID().slice(0, 8)}@test.example`;
+      const password = `pw-${crypto.randomUUID().slice(0, 8)}`;
+      const profile = await Deno.makeTempDir({ prefix: "stowage-chromium-" });
+      const [built, signUp, launched] = await Promise.allSettled([
+        sh("npm", ["run", "build"], app, {
+          VITE_SUPABASE_URL: creds.url,
+          VITE_SUPABASE_ANON_KEY: creds.anonKey,
+        }),
+        createClient(creds.url, creds.anonKey, {
+          auth: { persistSession: false, autoRefreshToken: false },
+        }).auth.signUp({ email, password }),
+        chromium.launchPersistentContext(profile, {
+          executablePath: CHROMIUM,
+          headless: true,
+          args: FLAGS,
+        }),
+      ]);
+      console.log(`built in ${Date.now() - t0} ms`);
+      if (
+        built.status === "rejected" || signUp.status === "rejected" || signUp.value.error ||
+        launched.status === "rejected"
+      ) {
+        if (launched.status === "fulfilled") await launched.value.close();
+        await Deno.remove(profile, { recursive: true }).catch(() => {});
+        if (built.status === "rejected") throw built.reason;
+        if (signUp.status === "rejected") throw signUp.reason;
+        assert.equal(signUp.value.error, null);
+        if (launched.status === "rejected") throw launched.reason;
+      }
+      const context = (launched as PromiseFulfilledResult<BrowserContext>).value;
 
       // The built page, served from its own origin (not the stack's).
       const dist = join(app, "dist");
@@ -241,20 +278,6 @@ Deno.test({
       });
       const origin = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
 
-      // A new account, made through supabase-js (the stack's Auth, email and password).
-      const email = `fresh-${crypto.randomUUID().slice(0, 8)}@test.example`;
-      const password = `pw-${crypto.randomUUID().slice(0, 8)}`;
-      const signUp = await createClient(creds.url, creds.anonKey, {
-        auth: { persistSession: false, autoRefreshToken: false },
-      }).auth.signUp({ email, password });
-      assert.equal(signUp.error, null);
-
-      const profile = await Deno.makeTempDir({ prefix: "stowage-chromium-" });
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: FLAGS,
-      });
       const errors: string[] = [];
       const page = context.pages()[0] ?? await context.newPage();
       try {
