@@ -55,8 +55,11 @@ async function send(
   what: string,
 ): Promise<{ response: Response; text: string }> {
   const headers = new Headers({ accept: "application/json" });
-  if (token) headers.set("authorization", `Bearer ${token}`);
   if (t.apiKey) headers.set("apikey", t.apiKey);
+  // A Supabase API key (`sb_secret_...` from a backend's getToken) goes as `apikey` only: the
+  // platform refuses one sent as `Bearer`. A user's or a legacy JWT goes as `Bearer`.
+  if (token?.startsWith("sb_")) headers.set("apikey", token);
+  else if (token) headers.set("authorization", `Bearer ${token}`);
   if (options.body !== undefined) headers.set("content-type", "application/json");
   try {
     const response = await t.fetch(url, {

@@ -71,7 +71,9 @@ export type StowageAuth =
   | {
     /**
      * The access token, asked for before every call (for apps that hold the session
-     * elsewhere, backends, scripts). A 401 is thrown as is.
+     * elsewhere, backends, scripts). A 401 is thrown as is. A backend may return its secret
+     * key (`sb_secret_...`): it is sent as `apikey`, never as `Bearer`; a legacy service_role
+     * JWT is sent as `Bearer`.
      */
     getToken: TokenSource;
     supabase?: never;

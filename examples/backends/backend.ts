@@ -39,9 +39,9 @@ export interface BackendConfig {
   /** The project URL (`https://<ref>.supabase.co`, locally `http://127.0.0.1:54321`). */
   url: string;
   /**
-   * The secret key the storage function knows as `SUPABASE_SERVICE_ROLE_KEY`
-   * (the service_role key, or the `sb_secret_…` key set there). Backend only: never ship it
-   * to a browser.
+   * One of the project's secret keys (`sb_secret_…`, sent as `apikey`), or, while the project
+   * has legacy keys, its service_role JWT (sent as `Bearer`). Backend only: never ship it to a
+   * browser.
    */
   secretKey: string;
   /** A fetch to use (default the global one). */

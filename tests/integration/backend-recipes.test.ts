@@ -40,7 +40,7 @@ const root = new URL("../../", import.meta.url).pathname;
 
 async function backend(fetcher?: typeof fetch): Promise<Backend> {
   const s = await stack();
-  return connect({ url: s.url, secretKey: s.serviceRoleKey, fetch: fetcher });
+  return connect({ url: s.url, secretKey: s.secretKey, fetch: fetcher });
 }
 
 /** Runs a recipe's command line with a backend's environment; returns its JSON line. */
@@ -49,7 +49,7 @@ async function runRecipe(file: string, args: string[]): Promise<unknown> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", `examples/backends/${file}`, ...args],
     cwd: root,
-    env: { SUPABASE_URL: s.url, SUPABASE_SECRET_KEY: s.serviceRoleKey, NO_COLOR: "1" },
+    env: { SUPABASE_URL: s.url, SUPABASE_SECRET_KEY: s.secretKey, NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -3,8 +3,8 @@
  * on a hosted project. Neither extension exists in the local stack, so this
  * test sends what that job sends, through the gateway: `net.http_post` to
  * `<project>/functions/v1/storage/admin/purge` with the headers built by
- * `jsonb_build_object('Content-Type', 'application/json', 'Authorization',
- * 'Bearer ' || <secret key from Vault>)` and the body `'{"budgetMs": 20000}'::jsonb`,
+ * `jsonb_build_object('Content-Type', 'application/json', 'apikey', <secret key from
+ * Vault>)` and the body `'{"budgetMs": 20000}'::jsonb`,
  * once per tick, until the deleted user's files are gone; and checks what the
  * job's `net._http_response` rows would hold on success and with a wrong key.
  */
@@ -12,15 +12,17 @@ import assert from "node:assert/strict";
 import { adminSql, createUser, functionUrl, stack, type TestUser } from "../support/stack.ts";
 import { AUDIO, LMS, seedKeys, upload } from "../support/storage.ts";
 
-/** One tick of the cron job: the request pg_net makes (POST, JSON body, the two headers). */
+/**
+ * One tick of the cron job: the request pg_net makes (POST, JSON body, the two headers). An API
+ * key (`sb_...`) goes as `apikey`, as the docs' job sends it; a JWT as `Authorization: Bearer`.
+ */
 async function tick(key: string, body = '{"budgetMs": 20000}') {
+  const auth: Record<string, string> = key.startsWith("sb_")
+    ? { apikey: key }
+    : { Authorization: `Bearer ${key}` };
   const response = await fetch(`${await functionUrl("storage")}/admin/purge`, {
     method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      "Authorization": `Bearer ${key}`,
-      "User-Agent": "pg_net/0.14",
-    },
+    headers: { "Content-Type": "application/json", ...auth, "User-Agent": "pg_net/0.14" },
     body,
   });
   return { status: response.status, content: JSON.parse(await response.text()) };
@@ -60,11 +62,11 @@ Deno.test("the scheduled purge request (pg_net's POST, headers and JSON body) dr
   await deleteAuthUser(gone);
   assert.equal(await objectsOf(gone), 42);
 
-  const { serviceRoleKey } = await stack();
+  const { secretKey } = await stack();
   let ticks = 0;
   let last;
   do {
-    last = await tick(serviceRoleKey);
+    last = await tick(secretKey);
     assert.equal(last.status, 200, JSON.stringify(last.content));
     ticks++;
     assert.ok(ticks < 20, JSON.stringify(last.content));
@@ -76,7 +78,7 @@ Deno.test("the scheduled purge request (pg_net's POST, headers and JSON body) dr
     assert.equal(typeof last.content[field], "number", field);
   }
   // A tick with nothing queued is cheap and says so; pg_net's default body ('{}') works too.
-  const idle = await tick(serviceRoleKey, "{}");
+  const idle = await tick(secretKey, "{}");
   assert.equal(idle.status, 200);
   assert.deepEqual(
     { users: idle.content.users, deleted: idle.content.deleted, done: idle.content.done },
@@ -85,12 +87,13 @@ Deno.test("the scheduled purge request (pg_net's POST, headers and JSON body) dr
 });
 
 Deno.test("the scheduled purge request with a wrong or user key is refused with a coded JSON error", async () => {
-  const { anonKey } = await stack();
+  const { anonKey, publishableKey } = await stack();
   const user = await createUser();
   for (
     const [key, status, code] of [
       ["sb_secret_not-this-projects-key", 401, "unauthorized"],
       [anonKey, 401, "unauthorized"],
+      [publishableKey, 401, "unauthorized"],
       [user.token, 403, "forbidden"],
     ] as const
   ) {
