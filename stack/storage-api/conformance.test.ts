@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { adminSql, createUser, tokenFor } from "../../tests/support/stack.ts";
-import { compare, FILES, type Names, type ObservedRecord, requestInit } from "./conformance.ts";
+import {
+  compare,
+  expandB64,
+  FILES,
+  type Names,
+  type ObservedRecord,
+  requestInit,
+} from "./conformance.ts";
 import { startServer } from "./testing.ts";
 
 const fixture = JSON.parse(
@@ -330,23 +337,59 @@ Deno.test("answers as the v1.70.6 source does where nothing was recorded (fixtur
       "cache-control": "max-age=3600",
       "x-metadata": btoa('{"a":"1"}'),
     });
+    // TUS records: a bucket with limits, signed-upload tokens, the ids of created uploads.
+    const small = await fetch(`${srv.url}/bucket`, {
+      method: "POST",
+      headers: { ...service, "content-type": "application/json" },
+      body: JSON.stringify({
+        id: `${bucket}-small`,
+        name: `${bucket}-small`,
+        file_size_limit: 10,
+        allowed_mime_types: ["text/plain"],
+      }),
+    });
+    assert.equal(small.status, 200, await small.text());
+    const signs = new Set(
+      derived.records.flatMap((r) => r.headers.map(([, v]) => v))
+        .filter((v) => /^\$SIGN(_UPSERT|_TAMPERED)?:/.test(v)),
+    );
+    for (const ref of signs) {
+      const [kind, key] = [ref.slice(0, ref.indexOf(":")), ref.slice(ref.indexOf(":") + 1)];
+      const r = await fetch(`${srv.url}/object/upload/sign/${bucket}/${key}`, {
+        method: "POST",
+        headers: { ...service, ...(kind === "$SIGN_UPSERT" ? { "x-upsert": "true" } : {}) },
+      });
+      const { token } = await r.json();
+      names.forward.unshift([ref, kind === "$SIGN_TAMPERED" ? tamper(token) : token]);
+    }
+    const uploads = new Map<string, string>();
     for (const rec of derived.records) {
       await t.step(`${rec.id} ${rec.name}`, async () => {
-        let path = rec.path;
+        let path = rec.path.replace(/\{upload:([^}]*)\}/, (_, key: string) => uploads.get(key)!);
         for (const [from, to] of names.forward) {
           path = typeof from === "string" ? path.replaceAll(from, to) : path.replace(from, to);
         }
-        const res = await fetch(`${srv.url}${path}`, requestInit(rec, names));
+        const res = await fetch(`${srv.url}${expandB64(path)}`, requestInit(rec, names));
         const text = await res.text();
+        const id = /\/upload\/resumable(?:\/sign)?\/([\w-]+)$/.exec(
+          res.headers.get("location") ?? "",
+        );
+        if (res.status === 201 && id) {
+          const [, ...key] = atob(id[1].replaceAll("-", "+").replaceAll("_", "/")).split("/");
+          key.pop();
+          uploads.set(key.join("/"), id[1]);
+        }
         const diff = compare(rec, res.status, text, res.headers, names);
         assert.equal(diff, null, `${rec.id} ${rec.name} (${rec.note ?? ""}): ${diff}`);
       });
     }
   } finally {
-    await fetch(`${srv.url}/bucket/${bucket}/empty`, { method: "POST", headers: service })
-      .then((r) => r.body?.cancel());
-    await fetch(`${srv.url}/bucket/${bucket}`, { method: "DELETE", headers: service })
-      .then((r) => r.body?.cancel());
+    for (const id of [bucket, `${bucket}-small`]) {
+      await fetch(`${srv.url}/bucket/${id}/empty`, { method: "POST", headers: service })
+        .then((r) => r.body?.cancel());
+      await fetch(`${srv.url}/bucket/${id}`, { method: "DELETE", headers: service })
+        .then((r) => r.body?.cancel());
+    }
     await srv.close();
   }
 });

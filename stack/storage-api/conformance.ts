@@ -60,6 +60,63 @@ export function parseHeaders(text: string): Map<string, string> {
   return out;
 }
 
+/** Base64 of UTF-8 text; `url` gives the unpadded URL-safe form (TUS upload ids). */
+export function b64(text: string, url = false): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  const out = btoa(bin);
+  return url ? out.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "") : out;
+}
+
+function unb64(text: string): string {
+  const s = text.replaceAll("-", "+").replaceAll("_", "/");
+  const bin = atob(s + "=".repeat((4 - s.length % 4) % 4));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+/** `{b64:text}` -> base64 of text, `{b64u:text}` -> unpadded base64url (TUS metadata, ids). */
+export function expandB64(text: string): string {
+  return text.replace(
+    /\{b64(u?):(.*?)\}(?=,|\/|$)/g,
+    (_, u: string, t: string) => b64(t, u === "u"),
+  );
+}
+
+/** The TUS headers compared on `/upload/resumable` records (`upload-expires`: presence only). */
+const TUS_HEADERS = [
+  "tus-resumable",
+  "tus-version",
+  "tus-extension",
+  "tus-max-size",
+  "tus-complete",
+  "location",
+  "upload-offset",
+  "upload-length",
+  "upload-metadata",
+  "upload-expires",
+  "access-control-allow-methods",
+  "access-control-allow-headers",
+  "access-control-max-age",
+  "access-control-expose-headers",
+];
+
+/** A TUS header as recorded: upload ids and metadata values decoded (`{id:..}`, `{b64:..}`). */
+function tusHeader(name: string, value: string, names: Names): string {
+  let out = value;
+  if (name === "location") {
+    out = value.replace(/(\/upload\/resumable(?:\/sign)?\/)([\w-]+)$/, (_, p, id) => {
+      return `${p}{id:${unb64(id)}}`;
+    });
+  } else if (name === "upload-metadata") {
+    out = value.split(",").map((pair) => {
+      const [k, v] = pair.split(" ");
+      return v === undefined ? k : `${k} {b64:${unb64(v)}}`;
+    }).join(",");
+  }
+  return mask(substitute(out, names.back));
+}
+
 /** Test files the records upload (`@hello.txt` ...), sized as the recorded metadata says. */
 export const FILES: Record<string, Uint8Array<ArrayBuffer>> = {
   "hello.txt": new TextEncoder().encode("hello from A\n"),
@@ -79,7 +136,7 @@ function fileOf(ref: string): Uint8Array<ArrayBuffer> {
 export function requestInit(rec: ObservedRecord, names: Names): RequestInit {
   const headers = new Headers();
   for (const [k, v] of rec.headers) {
-    if (v !== "") headers.set(k, substitute(v, names.forward));
+    if (v !== "") headers.set(k, expandB64(substitute(v, names.forward)));
   }
   const init: RequestInit = { method: rec.method, headers };
   if (rec.json !== undefined) {
@@ -167,6 +224,18 @@ export function compare(
   }
   if (want.has("etag") && mask(headers.get("etag") ?? "") !== mask(want.get("etag")!)) {
     return `header etag: ${headers.get("etag")}`;
+  }
+  if (rec.path.startsWith("/upload/resumable")) {
+    for (const name of TUS_HEADERS) {
+      if (want.has(name) !== headers.has(name)) {
+        return `header ${name}: ${headers.get(name)}, recorded ${want.get(name)}`;
+      }
+      const got = headers.get(name);
+      if (got === null || name === "upload-expires") continue;
+      if (tusHeader(name, got, names) !== mask(want.get(name)!)) {
+        return `header ${name}: ${tusHeader(name, got, names)}, recorded ${want.get(name)}`;
+      }
+    }
   }
   for (const name of ["last-modified", "expires"]) {
     if (want.has(name) !== headers.has(name)) return `header ${name} presence differs`;

@@ -11,12 +11,12 @@
  * through the same `completeWrite` as a standard upload.
  *
  * Differences from hosted, on purpose: the store is the file store (hosted uses S3), with the
- * hosted upload-URL lifetime (`TUS_URL_EXPIRY_MS`, 1 h); a finished upload's chunks are moved
- * into the object's file, so a later HEAD of its URL answers 404.
+ * hosted upload-URL lifetime (`TUS_URL_EXPIRY_MS`, 1 h; the CLI's file store has none); chunks
+ * live in `<dataDir>/.tus` until the last byte, then move into the object's version file.
  */
 import { FileStore } from "@tus/file-store";
 import { Server } from "@tus/server";
-import { Metadata, type Upload } from "@tus/utils";
+import { ERRORS as TUS_ERRORS, Metadata, Upload } from "@tus/utils";
 import { createHash } from "node:crypto";
 import { joseMessage, type UrlTokenPayload } from "./auth.ts";
 import { type Api, Ctx } from "./context.ts";
@@ -46,9 +46,10 @@ interface UploadId {
   version: string;
 }
 
+/** `UploadId.fromString` without the tenant part (the real id has three or more parts with it). */
 function parseUploadId(id: string): UploadId {
   const parts = id.split("/");
-  if (parts.length < 3) throw ERRORS.invalidUploadId();
+  if (parts.length < 2) throw ERRORS.invalidUploadId();
   const [bucket, ...rest] = parts;
   const version = rest.pop();
   if (!version) throw ERRORS.invalidUploadId("Version not provided");
@@ -101,6 +102,71 @@ async function md5Of(path: string): Promise<{ md5: string; size: number; mtime: 
   return { md5: hash.digest("hex"), size, mtime: stat.mtime ?? new Date() };
 }
 
+/**
+ * The file store with the real server's view of a finished upload
+ * (`src/storage/protocols/tus/file-store.ts`): there the chunks are written in place, so an
+ * upload's `.json` and bytes stay once it is finished, HEAD answers its full offset and DELETE
+ * "Cannot terminate an already completed upload". Here the bytes move into the object's version
+ * file at completion and the `.json` stays: a finished upload is read from that file (410 once
+ * the object version is gone).
+ */
+class ObjectFileStore extends FileStore {
+  constructor(
+    options: { directory: string; expirationPeriodInMilliseconds: number },
+    private readonly objectFile: (id: string) => string,
+  ) {
+    super(options);
+  }
+
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      return await super.getUpload(id);
+    } catch (e) {
+      if (e !== TUS_ERRORS.FILE_NO_LONGER_EXISTS) throw e;
+      const file = await this.configstore.get(id);
+      const stat = await Deno.stat(this.objectFile(id)).catch(() => undefined);
+      if (!file || !stat?.isFile || stat.size !== file.size) throw e;
+      return new Upload({
+        id,
+        size: file.size,
+        offset: stat.size,
+        metadata: file.metadata,
+        creation_date: file.creation_date,
+      });
+    }
+  }
+
+  /** Removes the chunks and the `.json`; without chunks, the `.json` goes and 404 is thrown. */
+  override async remove(id: string): Promise<void> {
+    try {
+      await Deno.remove(`${this.directory}/${id}`);
+    } catch {
+      await this.configstore.delete(id).catch(() => {});
+      throw TUS_ERRORS.FILE_NOT_FOUND;
+    }
+    await this.configstore.delete(id);
+  }
+
+  /** Lapsed unfinished uploads go (counted); a lapsed finished upload's `.json` goes too. */
+  override async deleteExpired(): Promise<number> {
+    const now = Date.now();
+    let removed = 0;
+    for (const id of await this.configstore.list!()) {
+      const info = await this.configstore.get(id);
+      if (!info?.creation_date) continue;
+      if (now <= new Date(info.creation_date).getTime() + this.getExpiration()) continue;
+      const chunks = await Deno.stat(`${this.directory}/${id}`).catch(() => undefined);
+      if (!chunks) {
+        await this.configstore.delete(id).catch(() => {});
+        continue;
+      }
+      if (chunks.isFile && info.size === chunks.size) continue;
+      await this.remove(id).then(() => removed++, () => {});
+    }
+    return removed;
+  }
+}
+
 /** True for the paths the TUS routes serve (`/upload/resumable[/sign][/<id>]`). */
 export function isTusPath(path: string): boolean {
   return ROUTE.test(path);
@@ -117,9 +183,12 @@ export function createTus(api: Api): {
   cleanUpExpired(): Promise<number>;
 } {
   const requests = new WeakMap<Request, TusRequest>();
-  const store = new FileStore({
+  const store = new ObjectFileStore({
     directory: `${api.disk.dataDir}/.tus`,
     expirationPeriodInMilliseconds: TUS_URL_EXPIRY_MS,
+  }, (id) => {
+    const { bucket, objectName, version } = parseUploadId(id);
+    return api.disk.path(bucket, objectName, version);
   });
   const of = (req: Request): TusRequest => {
     const t = requests.get(req);
@@ -256,7 +325,6 @@ export function createTus(api: Api): {
       const { md5, size, mtime } = await md5Of(chunkFile);
       await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
       await Deno.rename(chunkFile, target);
-      await store.configstore.delete(upload.id);
       const result = await completeWrite(t.ctx, {
         bucket,
         key: objectName,
@@ -293,10 +361,10 @@ export function createTus(api: Api): {
         path.startsWith(`/upload/resumable${SIGNED_SUFFIX}/`);
       const ctx = new Ctx(api, req, []);
       ctx.operation = operationOf(req.method, signed);
-      // Fastify's jwt plugin guards every user route but OPTIONS, before the TUS server runs.
+      // Fastify's jwt plugin guards every user route but OPTIONS, before the TUS server runs;
+      // the routes have no header schema, so no Authorization is the empty token (jose refuses).
       if (!signed && req.method !== "OPTIONS") {
         try {
-          ctx.requireAuthHeader();
           await ctx.authenticate();
         } catch (e) {
           await req.body?.cancel().catch(() => {});
