@@ -6,7 +6,6 @@
  * with the project's service key and database URL; resumable: a killed run
  * loses nothing, the next one carries on.
  */
-import { parseArgs } from "node:util";
 import { createDb } from "../../supabase/functions/_shared/db.ts";
 import { toAppError } from "../../supabase/functions/_shared/errors.ts";
 import {
@@ -16,7 +15,8 @@ import {
 } from "../../supabase/functions/storage/domain/purge.ts";
 import { createStorageGateway } from "../../supabase/functions/storage/domain/storage-api.ts";
 import { resolveConnection } from "../lib/connection.ts";
-import { CliError, EXIT, usageError } from "../lib/errors.ts";
+import { checkUserId, parseStrict, wholeNumber } from "../lib/args.ts";
+import { CliError, EXIT } from "../lib/errors.ts";
 
 /** Usage text of `stowage purge`. */
 export const PURGE_USAGE = `Usage: stowage purge [options]
@@ -46,46 +46,25 @@ export interface PurgeOptions {
   json: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /** Parses the arguments. @throws CliError invalid_usage (exit 2) */
 export function parsePurgeArgs(args: string[]): PurgeOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      options: {
-        user: { type: "string" },
-        orphans: { type: "boolean", default: false },
-        "budget-ms": { type: "string" },
-        "batch-size": { type: "string" },
-        "db-url": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    throw usageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseStrict(args, {
+    user: { type: "string" },
+    orphans: { type: "boolean", default: false },
+    "budget-ms": { type: "string" },
+    "batch-size": { type: "string" },
+    "db-url": { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
   const v = parsed.values;
   if (v.help) return "help";
-  const int = (name: string, text: string | undefined, fallback: number, max: number) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!/^[0-9]+$/.test(text) || n < 1 || n > max) {
-      throw usageError(`Give --${name} as a whole number from 1 to ${max} (got "${text}")`);
-    }
-    return n;
-  };
-  if (v.user !== undefined && !UUID.test(v.user)) {
-    throw usageError(`Give --user as a lowercase user id (UUID), got "${v.user}"`);
-  }
+  checkUserId("user", v.user);
   return {
     userId: v.user ?? null,
     orphans: v.orphans,
-    budgetMs: int("budget-ms", v["budget-ms"], 25_000, 3_600_000),
-    batchSize: int("batch-size", v["batch-size"], 1000, 1000),
+    budgetMs: wholeNumber("budget-ms", v["budget-ms"], 25_000, 3_600_000),
+    batchSize: wholeNumber("batch-size", v["batch-size"], 1000, 1000),
     dbUrl: v["db-url"],
     json: v.json,
   };

@@ -7,7 +7,6 @@
  * in bounded steps; a killed run resumes with `--cursor` (the last progress
  * line prints it), and a run from the start is always safe too.
  */
-import { parseArgs } from "node:util";
 import { createDb } from "../../supabase/functions/_shared/db.ts";
 import { toAppError } from "../../supabase/functions/_shared/errors.ts";
 import { reconcile } from "../../supabase/functions/storage/domain/quota.ts";
@@ -16,6 +15,7 @@ import {
   type ReconcilePagesResult,
 } from "../../supabase/functions/storage/domain/reconcile.ts";
 import { resolveConnection } from "../lib/connection.ts";
+import { checkUserId, parseStrict, wholeNumber } from "../lib/args.ts";
 import { CliError, EXIT, usageError } from "../lib/errors.ts";
 
 /** Usage text of `stowage reconcile`. */
@@ -47,54 +47,31 @@ export interface ReconcileOptions {
   json: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /** Parses the arguments. @throws CliError invalid_usage (exit 2) */
 export function parseReconcileArgs(args: string[]): ReconcileOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      options: {
-        user: { type: "string" },
-        cursor: { type: "string" },
-        "budget-ms": { type: "string" },
-        "max-rounds": { type: "string" },
-        limit: { type: "string" },
-        "db-url": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    throw usageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseStrict(args, {
+    user: { type: "string" },
+    cursor: { type: "string" },
+    "budget-ms": { type: "string" },
+    "max-rounds": { type: "string" },
+    limit: { type: "string" },
+    "db-url": { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
   const v = parsed.values;
   if (v.help) return "help";
-  const int = (name: string, text: string | undefined, fallback: number | null, max: number) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!/^[0-9]+$/.test(text) || n < 1 || n > max) {
-      throw usageError(`Give --${name} as a whole number from 1 to ${max} (got "${text}")`);
-    }
-    return n;
-  };
-  for (const name of ["user", "cursor"] as const) {
-    const value = v[name];
-    if (value !== undefined && !UUID.test(value)) {
-      throw usageError(`Give --${name} as a lowercase user id (UUID), got "${value}"`);
-    }
-  }
+  checkUserId("user", v.user);
+  checkUserId("cursor", v.cursor);
   if (v.user !== undefined && v.cursor !== undefined) {
     throw usageError("Give either --user or --cursor, not both");
   }
   return {
     userId: v.user ?? null,
     cursor: v.cursor ?? null,
-    budgetMs: int("budget-ms", v["budget-ms"], 5000, 3_600_000)!,
-    maxRounds: int("max-rounds", v["max-rounds"], null, 1_000_000),
-    limit: int("limit", v.limit, null, 1_000_000),
+    budgetMs: wholeNumber("budget-ms", v["budget-ms"], 5000, 3_600_000),
+    maxRounds: wholeNumber("max-rounds", v["max-rounds"], null, 1_000_000),
+    limit: wholeNumber("limit", v.limit, null, 1_000_000),
     dbUrl: v["db-url"],
     json: v.json,
   };
