@@ -142,8 +142,11 @@ export class Bench {
     const res = await fetch(`${this.credentials.url}/functions/v1/${fn}${path}`, {
       method,
       headers: {
-        Authorization: `Bearer ${token}`,
-        apikey: this.credentials.publishableKey,
+        // A secret key goes as `apikey` only (never Bearer); a user's JWT as Bearer beside the
+        // publishable key.
+        ...(token.startsWith("sb_")
+          ? { apikey: token }
+          : { Authorization: `Bearer ${token}`, apikey: this.credentials.publishableKey }),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

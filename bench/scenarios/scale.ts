@@ -116,7 +116,7 @@ async function fullReconcile(bench: Bench) {
   let calls = 0, checked = 0, fixed = 0;
   do {
     const r: { users: unknown[]; checked: number; cursor: string | null; done: boolean } =
-      await bench.call("storage", bench.credentials.serviceRoleKey, "POST", "/admin/reconcile", {
+      await bench.call("storage", bench.credentials.secretKey, "POST", "/admin/reconcile", {
         ...(cursor ? { cursor } : {}),
         budgetMs: 10_000,
       });
@@ -175,7 +175,7 @@ export const scale: Scenario = {
     "paged reconcile completes through the API; the migrate plan's peak RSS < 1 GiB",
   async run({ bench, mode, log }) {
     const size = SIZES[mode];
-    const service = bench.credentials.serviceRoleKey;
+    const service = bench.credentials.secretKey;
     const probe: BenchUser = await bench.createUser("scale-probe", "paid");
     const users = await bench.createUsers(size.users, "scale");
     const contenders: ContenderResult[] = [];
