@@ -7,7 +7,7 @@
  * removing exact keys), so one the server lost to a database deadlock or
  * serialization failure (a 5xx `database error, code: 40P01`) is sent again.
  */
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { StorageClient } from "@supabase/storage-js";
 import { decodeJwt } from "jose";
 import type { Config } from "../../_shared/config.ts";
 import { retryStorageConflicts } from "./retry.ts";
@@ -49,17 +49,22 @@ export interface StorageGateway {
 export function createStorageGateway(
   config: Pick<Config, "supabaseUrl" | "publicSupabaseUrl" | "anonKey" | "serviceRoleKey">,
 ): StorageGateway {
-  const clientFor = (token: string): SupabaseClient =>
-    createClient(config.supabaseUrl, config.anonKey, {
-      accessToken: () => Promise.resolve(token),
-      global: { headers: { "x-client-info": "stowage-storage-function" } },
+  // The Storage client alone, as supabase-js builds it for `client.storage` (same headers:
+  // the anon key as apikey, the caller's token as bearer). A whole supabase-js client per
+  // request also built an auth proxy, a PostgREST client and a Realtime client, unused.
+  const storageUrl = `${config.supabaseUrl.replace(/\/+$/, "")}/storage/v1`;
+  const storageFor = (token: string): StorageClient =>
+    new StorageClient(storageUrl, {
+      apikey: config.anonKey,
+      Authorization: `Bearer ${token}`,
+      "x-client-info": "stowage-storage-function",
     });
   const publicUrl = (url: string) => toPublicUrl(url, config.supabaseUrl, config.publicSupabaseUrl);
 
   return {
     async signUpload(token, bucket, key, upsert) {
       const data = await retryStorageConflicts(async () => {
-        const { data, error } = await clientFor(token).storage.from(bucket)
+        const { data, error } = await storageFor(token).from(bucket)
           .createSignedUploadUrl(key, { upsert });
         if (error) throw error;
         return data;
@@ -72,7 +77,7 @@ export function createStorageGateway(
     },
     async signDownloads(token, bucket, keys, expiresIn) {
       const data = await retryStorageConflicts(async () => {
-        const { data, error } = await clientFor(token).storage.from(bucket)
+        const { data, error } = await storageFor(token).from(bucket)
           .createSignedUrls(keys, expiresIn);
         if (error) throw error;
         return data;
@@ -85,7 +90,7 @@ export function createStorageGateway(
     },
     async remove(token, bucket, keys) {
       const data = await retryStorageConflicts(async () => {
-        const { data, error } = await clientFor(token).storage.from(bucket).remove(keys);
+        const { data, error } = await storageFor(token).from(bucket).remove(keys);
         if (error) throw error;
         return data;
       });
@@ -93,7 +98,7 @@ export function createStorageGateway(
     },
     async ping() {
       await retryStorageConflicts(async () => {
-        const { error } = await clientFor(config.serviceRoleKey).storage.listBuckets();
+        const { error } = await storageFor(config.serviceRoleKey).listBuckets();
         if (error) throw error;
       });
     },
