@@ -13,6 +13,9 @@
 -- (same decision, same quota_exceeded details). Every rule is unchanged: the cap on live
 -- reservations, the quota, the file size and media type limits, the plan's file cap, the path
 -- rules, and the lock order.
+--
+-- The helpers it calls in every transaction (is_service_caller, plan_of, path_problem, and
+-- user_is_gone in the reservations trigger) become PL/pgSQL with the same bodies (see below).
 
 create or replace function stowage.reserve(p_bucket text, p_files jsonb, p_upsert boolean default false,
   p_user_id uuid default null)
@@ -215,5 +218,76 @@ begin
            now() + make_interval(secs => v_settings.upload_url_lifetime_seconds
              + v_settings.reservation_grace_seconds)
       from jsonb_to_recordset(v_items) as x (path text, name text, size bigint, content_type text);
+end
+$$;
+
+-- ---------------------------------------------------------------------------
+-- The SQL helpers reserve() and the triggers call, as PL/pgSQL. A `language sql` function
+-- with its own search_path is never inlined: PostgreSQL 15 parses and plans its body again in
+-- every transaction that calls it (from PL/pgSQL), about 0.1 ms each. PL/pgSQL keeps its
+-- plans for the connection's life. Same bodies, same results, same volatility and rights.
+-- ---------------------------------------------------------------------------
+create or replace function stowage.is_service_caller()
+returns boolean
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return coalesce(nullif(current_setting('role', true), ''), 'none') in ('service_role', 'none');
+end
+$$;
+
+create or replace function stowage.plan_of(p_user_id uuid)
+returns stowage.plans
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_plan stowage.plans;
+begin
+  select p.* into v_plan from stowage.plans p
+   where p.id = coalesce(
+     (select up.plan_id from stowage.user_plans up where up.user_id = p_user_id),
+     (select s.default_plan from stowage.settings s));
+  if not found then
+    return null;
+  end if;
+  return v_plan;
+end
+$$;
+
+create or replace function stowage.path_problem(p_path text)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return case
+    when p_path is null or p_path = '' then 'the path is empty'
+    when octet_length(p_path) > 900 then 'the path is longer than 900 bytes'
+    when p_path !~ '^[A-Za-z0-9_/!.*''() &$=@;:+,?-]+$'
+      then 'the path has a character outside the Storage key set'
+    when starts_with(p_path, '/') or right(p_path, 1) = '/'
+      then 'the path must not start or end with "/"'
+    when p_path ~ '\s$' then 'the path must not end with a space'
+    when strpos(p_path, '//') > 0 then 'the path has an empty segment'
+    when strpos('/' || p_path || '/', '/./') > 0 or strpos('/' || p_path || '/', '/../') > 0
+      then 'the path has a "." or ".." segment'
+  end;
+end
+$$;
+
+create or replace function stowage.user_is_gone(p_user_id uuid)
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return not exists (select 1 from auth.users u where u.id = p_user_id and u.deleted_at is null);
 end
 $$;
