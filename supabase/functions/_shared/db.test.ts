@@ -184,3 +184,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a transaction of one statement commits before it answers; one that fails rolls back",
+  ignore: dbUrl === null,
+  async fn() {
+    // One connection: BEGIN, the claims, the statement and COMMIT are sent together on it.
+    const db = createDb({ url: dbUrl!, max: 1 });
+    const other = createDb({ url: dbUrl!, max: 1 });
+    const key = Date.now() * 1000 + 7;
+    try {
+      const [row] = await db.withUser(
+        claims,
+        (tx) =>
+          tx`select pg_advisory_xact_lock(${key}), current_setting('request.jwt.claim.sub') as sub`,
+      );
+      assert.equal(row.sub, claims.sub);
+      // Committed by the time it answered: the transaction's lock is free for anyone.
+      const [free] = await other.withService((tx) =>
+        tx`select pg_try_advisory_xact_lock(${key}) as ok`
+      );
+      assert.equal(free.ok, true);
+
+      await assert.rejects(
+        db.withService((tx) => tx`select pg_advisory_xact_lock(${key}), 1 / 0 as boom`),
+        (e: { code?: string }) => e.code === "22012",
+      );
+      const [after] = await other.withService((tx) =>
+        tx`select pg_try_advisory_xact_lock(${key}) as ok`
+      );
+      assert.equal(after.ok, true, "the failed transaction's lock was released");
+      // The one connection is usable and outside any transaction.
+      const [clean] = await db.withService((tx) =>
+        tx`select current_user as role, now() = statement_timestamp() as fresh`
+      );
+      assert.equal(clean.role, "service_role");
+      assert.equal(clean.fresh, false, "ran inside its own BEGIN, not a leftover one");
+    } finally {
+      await Promise.all([db.end(), other.end()]);
+    }
+  },
+});
+
+Deno.test({
+  name: "a transaction whose function throws between statements rolls back what it wrote",
+  ignore: dbUrl === null,
+  async fn() {
+    const db = createDb({ url: dbUrl!, max: 1 });
+    try {
+      await db.withService((tx) => tx`create temp table if not exists db_test_rows (x int)`);
+      await assert.rejects(
+        db.withService(async (tx) => {
+          await tx`insert into db_test_rows values (1)`;
+          throw new Error("boom");
+        }),
+        /boom/,
+      );
+      const [row] = await db.withService((tx) => tx`select count(*)::int as n from db_test_rows`);
+      assert.equal(row.n, 0);
+    } finally {
+      await db.end();
+    }
+  },
+});

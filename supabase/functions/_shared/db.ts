@@ -9,7 +9,7 @@ import postgres from "postgres";
 import type { UserClaims } from "./auth.ts";
 
 /** A transaction handle: tagged-template SQL bound to one connection. */
-export type Tx = postgres.TransactionSql;
+export type Tx = postgres.ReservedSql | postgres.TransactionSql;
 
 /** Database access as the caller or as the service role. */
 export interface Db {
@@ -101,20 +101,59 @@ export function createDb(options: DbOptions): Db {
     }
   }
 
-  function once<T>(
+  // BEGIN and the claims are not waited for: they go out with the transaction's first
+  // statement, pipelined on one reserved connection (the server runs them in order and a
+  // failure makes what follows fail with it). When `fn` returns its one statement without
+  // awaiting it, COMMIT goes out behind that statement too: the whole transaction is one
+  // round trip, and no row lock the statement takes (the quota's usage row) is held while
+  // the answer travels back and a COMMIT travels here. A statement that fails leaves the
+  // transaction aborted, and that COMMIT then only rolls it back. Through the transaction
+  // pooler the same messages are sent in the same order; without prepared statements the
+  // driver waits for each parameterized statement's description first, so there are more
+  // round trips, never other statements.
+  async function once<T>(
     role: "authenticated" | "service_role",
     claims: Record<string, unknown>,
     fn: (tx: Tx) => Promise<T>,
   ): Promise<T> {
-    return sql.begin(async (tx) => {
-      await tx`select
+    const tx = await sql.reserve();
+    const sent: Promise<unknown>[] = [];
+    const send = <Q extends Promise<unknown>>(query: Q): Q => {
+      sent.push(query);
+      // Surfaced below, in order; never an unhandled rejection meanwhile.
+      query.catch(() => {});
+      return query;
+    };
+    let closed = false;
+    try {
+      send(tx`begin`);
+      send(tx`select
           set_config('role', ${role}, true),
           set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
           set_config('request.jwt.claim.sub', ${String(claims.sub ?? "")}, true),
           set_config('request.jwt.claim.role', ${role}, true),
-          set_config('statement_timeout', ${timeout}, true)`;
-      return await fn(tx);
-    }) as Promise<T>;
+          set_config('statement_timeout', ${timeout}, true)`);
+      const out = fn(tx);
+      if (isStatement(out)) {
+        send(out);
+        send(tx`commit`).then(() => (closed = true), () => {});
+        await settleInOrder(sent);
+        return await out;
+      }
+      const result = await out;
+      await settleInOrder(sent);
+      await tx`commit`;
+      closed = true;
+      return result;
+    } catch (error) {
+      await settleInOrder(sent).catch(() => {});
+      throw error;
+    } finally {
+      // After a failure the transaction may still be open (a statement of `fn` failed, or
+      // `fn` threw): close it before the connection serves anyone else.
+      if (!closed) await tx`rollback`.catch(() => {});
+      tx.release();
+    }
   }
 
   return {
@@ -129,4 +168,22 @@ export function createDb(options: DbOptions): Db {
       await sql.end({ timeout: 1 });
     },
   };
+}
+
+/** Whether `value` is a statement of the driver (a pending query), not a plain promise. */
+function isStatement(value: unknown): value is postgres.PendingQuery<postgres.Row[]> {
+  return value instanceof Promise &&
+    typeof (value as { execute?: unknown }).execute === "function" &&
+    "strings" in value;
+}
+
+/**
+ * Waits for every statement sent, in the order sent, and rethrows the first failure: the
+ * statements after a failed one fail too (the transaction is aborted), and the first error
+ * is the one that explains.
+ */
+async function settleInOrder(sent: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(sent);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }

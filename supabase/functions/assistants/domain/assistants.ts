@@ -16,7 +16,8 @@ export interface Assistant {
   updatedAt: string;
 }
 
-interface AssistantRow {
+/** A row of `stowage.assistants` as read. */
+export interface AssistantRow {
   assistant_id: string;
   user_id: string;
   course_id: string;
@@ -87,13 +88,21 @@ export async function deleteMine(tx: Tx, userId: string): Promise<void> {
 /**
  * One primary-key read of a mapping. Run as the service role it sees every
  * row; run as a user, RLS shows only their own, so another user's id and an
- * unknown id look the same.
- * @throws AppError not_found when the id is unknown or not visible to the caller
+ * unknown id look the same. The statement is returned unawaited, so the
+ * transaction running it is one round trip (see `Db`); {@link foundOrNotFound}
+ * reads its answer.
  */
-export async function lookup(tx: Tx, assistantId: string): Promise<Assistant> {
-  const rows = await tx<AssistantRow[]>`
+export function lookup(tx: Tx, assistantId: string): Promise<AssistantRow[]> {
+  return tx<AssistantRow[]>`
     select assistant_id, user_id::text, course_id, created_at, updated_at
     from stowage.assistants where assistant_id = ${assistantId}`;
+}
+
+/**
+ * The mapping a {@link lookup} found.
+ * @throws AppError not_found when the id is unknown or not visible to the caller
+ */
+export function foundOrNotFound(rows: AssistantRow[], assistantId: string): Assistant {
   if (rows.length === 0) throw notFound(assistantId);
   return toAssistant(rows[0]);
 }

@@ -7,7 +7,7 @@
  */
 import { toAppError } from "../../_shared/errors.ts";
 import type { Deps } from "../context.ts";
-import { type Assistant, lookup, notFound } from "./assistants.ts";
+import { type Assistant, foundOrNotFound, lookup, notFound } from "./assistants.ts";
 import { webhookSecretMatches } from "./webhook-secret.ts";
 
 /** The credentials a lookup request presents. */
@@ -36,7 +36,7 @@ export async function lookupFor(
       deps.config.assistantWebhookSecret,
     );
     if (!ok) throw notFound(assistantId);
-    return await deps.db.withService((tx) => lookup(tx, assistantId));
+    return foundOrNotFound(await deps.db.withService((tx) => lookup(tx, assistantId)), assistantId);
   }
   let caller;
   try {
@@ -45,7 +45,9 @@ export async function lookupFor(
     if (toAppError(error).code === "unauthorized") throw notFound(assistantId);
     throw error;
   }
-  if (caller.kind === "service") return await deps.db.withService((tx) => lookup(tx, assistantId));
-  // RLS shows a user only their own row: another user's id reads as unknown.
-  return await deps.db.withUser(caller.claims, (tx) => lookup(tx, assistantId));
+  const rows = caller.kind === "service"
+    ? await deps.db.withService((tx) => lookup(tx, assistantId))
+    // RLS shows a user only their own row: another user's id reads as unknown.
+    : await deps.db.withUser(caller.claims, (tx) => lookup(tx, assistantId));
+  return foundOrNotFound(rows, assistantId);
 }

@@ -9,7 +9,7 @@
  * removing exact keys), so one the server lost to a database deadlock or
  * serialization failure (a 5xx `database error, code: 40P01`) is sent again.
  */
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { StorageClient } from "@supabase/storage-js";
 import { decodeJwt } from "jose";
 import type { Config } from "../../_shared/config.ts";
 import { retryStorageConflicts } from "./retry.ts";
@@ -51,22 +51,27 @@ export interface StorageGateway {
 export function createStorageGateway(
   config: Pick<Config, "supabaseUrl" | "publicSupabaseUrl" | "apiKey" | "serviceKey">,
 ): StorageGateway {
-  const clientFor = (token: string): SupabaseClient => {
-    const apiKeyOnly = token.startsWith("sb_");
-    return createClient(config.supabaseUrl, apiKeyOnly ? token : config.apiKey, {
-      accessToken: () => Promise.resolve(apiKeyOnly ? null : token),
-      global: {
-        headers: { "x-client-info": "stowage-storage-function" },
-        fetch: apiKeyOnly ? withoutKeyAsBearer : undefined,
+  // The Storage client alone, as supabase-js builds it for `client.storage`: a whole
+  // supabase-js client per request also built an auth proxy, a PostgREST client and a Realtime
+  // client, unused. A secret key goes as `apikey` only (the platform's gateway turns it into
+  // the service_role JWT; never `Bearer sb_secret_...`); a user's or legacy JWT as the bearer
+  // beside the publishable (or anon) key.
+  const storageUrl = `${config.supabaseUrl.replace(/\/+$/, "")}/storage/v1`;
+  const storageFor = (token: string): StorageClient =>
+    new StorageClient(
+      storageUrl,
+      token.startsWith("sb_") ? { apikey: token, "x-client-info": "stowage-storage-function" } : {
+        apikey: config.apiKey,
+        Authorization: `Bearer ${token}`,
+        "x-client-info": "stowage-storage-function",
       },
-    });
-  };
+    );
   const publicUrl = (url: string) => toPublicUrl(url, config.supabaseUrl, config.publicSupabaseUrl);
 
   return {
     async signUpload(token, bucket, key, upsert) {
       const data = await retryStorageConflicts(async () => {
-        const { data, error } = await clientFor(token).storage.from(bucket)
+        const { data, error } = await storageFor(token).from(bucket)
           .createSignedUploadUrl(key, { upsert });
         if (error) throw error;
         return data;
@@ -79,7 +84,7 @@ export function createStorageGateway(
     },
     async signDownloads(token, bucket, keys, expiresIn) {
       const data = await retryStorageConflicts(async () => {
-        const { data, error } = await clientFor(token).storage.from(bucket)
+        const { data, error } = await storageFor(token).from(bucket)
           .createSignedUrls(keys, expiresIn);
         if (error) throw error;
         return data;
@@ -92,7 +97,7 @@ export function createStorageGateway(
     },
     async remove(token, bucket, keys) {
       const data = await retryStorageConflicts(async () => {
-        const { data, error } = await clientFor(token).storage.from(bucket).remove(keys);
+        const { data, error } = await storageFor(token).from(bucket).remove(keys);
         if (error) throw error;
         return data;
       });
@@ -100,23 +105,12 @@ export function createStorageGateway(
     },
     async ping() {
       await retryStorageConflicts(async () => {
-        const { error } = await clientFor(config.serviceKey).storage.listBuckets();
+        const { error } = await storageFor(config.serviceKey).listBuckets();
         if (error) throw error;
       });
     },
   };
 }
-
-/**
- * supabase-js sends its key as `Authorization: Bearer` when it has no user token;
- * an `sb_` key is not a JWT and belongs in `apikey` only (the platform refuses it
- * as a bearer), so that header is dropped.
- */
-const withoutKeyAsBearer: typeof fetch = (input, init) => {
-  const headers = new Headers(init?.headers);
-  if (/^Bearer\s+sb_/i.test(headers.get("authorization") ?? "")) headers.delete("authorization");
-  return fetch(input, { ...init, headers });
-};
 
 /**
  * Moves a URL the server built on the internal Supabase URL onto the public one
