@@ -333,3 +333,36 @@ Deno.test("50 concurrent resumable reservations never pass the quota", async () 
   assert.ok(answers.every((a) => a.status === 201 || a.body.error.code === "quota_exceeded"));
   assert.ok(granted.every((a) => a.body.resumable.headers["x-signature"] === a.body.token));
 });
+
+Deno.test("TUS: a reservation made without upsert never overwrites a file moved onto its key since", async () => {
+  // v1.70.6's signed TUS endpoint runs no existence check and completes with an upsert, so the
+  // reservation's own `upsert: false` is what keeps a file that reached the key after it.
+  const user = await createUser();
+  const late = await reserve(user, LMS, "late.bin", 10, "application/octet-stream");
+  assert.equal(late.status, 201, JSON.stringify(late.body));
+  const other = await reserve(user, LMS, "other.bin", 4, "application/octet-stream");
+  assert.equal((await runTus(other.body, bytes(4, 1))).error, null);
+  const sb = await client(user.token);
+  const moved = await sb.storage.from(LMS).move(other.body.key, late.body.key);
+  assert.equal(moved.error, null, String(moved.error));
+
+  const result = await runTus(late.body, bytes(10, 2));
+  assert.equal(result.error?.originalResponse?.getStatus(), 403, String(result.error));
+  assert.match(result.error?.originalResponse?.getBody() ?? "", /^already_exists: /);
+  assert.deepEqual(await download(user, LMS, late.body.key), new Uint8Array(bytes(4, 1)));
+
+  // Reserved with upsert, the same upload replaces it.
+  const again = await api("POST", "/uploads", user.token, {
+    bucket: LMS,
+    path: "late.bin",
+    size: 10,
+    contentType: "application/octet-stream",
+    resumable: true,
+    upsert: true,
+  });
+  assert.equal(again.status, 201, JSON.stringify(again.body));
+  assert.equal((await runTus(again.body, bytes(10, 2))).error, null);
+  assert.deepEqual(await download(user, LMS, late.body.key), new Uint8Array(bytes(10, 2)));
+  const quota = await api("GET", "/quota", user.token);
+  assert.equal(quota.body.usedBytes, 10);
+});
