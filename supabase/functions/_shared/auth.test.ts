@@ -196,3 +196,63 @@ Deno.test("constantTimeEqual compares whole strings", () => {
   assert.equal(constantTimeEqual("abc", "abd"), false);
   assert.equal(constantTimeEqual("abc", "abcd"), false);
 });
+
+/** A verifier over its own copy of the JWKS, whose keys a test can take away, and a clock. */
+function revocable(options: { cacheMs?: number; cacheSize?: number } = {}) {
+  const jwks = { keys: [publicJwk] as Record<string, unknown>[] };
+  const clock = { now: Date.now() };
+  const v = createVerifier({ ...config, jwks }, { ...options, now: () => clock.now });
+  return { v, clock, revoke: () => (jwks.keys = []) };
+}
+
+Deno.test("a verified user token is remembered: it passes again without its key, until cacheMs", async () => {
+  const { v, clock, revoke } = revocable();
+  const token = await es256({ sub: USER_ID, role: "authenticated" });
+  assert.equal(requireUser(await v(bearer(token, PUBLISHABLE))).claims.sub, USER_ID);
+  revoke();
+  // Remembered: the key is gone, the same token and apikey still pass.
+  assert.equal(requireUser(await v(bearer(token, PUBLISHABLE))).claims.sub, USER_ID);
+  // Another apikey beside it is a new question, verified in full (and refused: no key left).
+  await rejects401(bearer(token), v);
+  // After cacheMs the token is verified in full again.
+  clock.now += 60_001;
+  await rejects401(bearer(token, PUBLISHABLE), v);
+});
+
+Deno.test("a remembered token is never accepted past its exp", async () => {
+  const { v, clock, revoke } = revocable({ cacheMs: 3_600_000 });
+  const token = await es256({ sub: USER_ID, role: "authenticated" }, "2m");
+  const exp = requireUser(await v(bearer(token, PUBLISHABLE))).claims.exp;
+  revoke();
+  clock.now = exp * 1000 - 1;
+  assert.equal((await v(bearer(token, PUBLISHABLE))).kind, "user");
+  clock.now = exp * 1000;
+  await rejects401(bearer(token, PUBLISHABLE), v);
+});
+
+Deno.test("the cache never turns a secret key's request into a user's, and holds cacheSize tokens", async () => {
+  const { v, revoke } = revocable({ cacheSize: 1 });
+  const first = await es256({ sub: USER_ID, role: "authenticated" });
+  const second = await es256({ sub: USER_ID, role: "authenticated", email: "b@x.io" });
+  await v(bearer(first, PUBLISHABLE));
+  // A backend sending a user's token beside its secret key is the service, cached or not.
+  assert.equal((await v(bearer(first, SECRET_KEY))).kind, "service");
+  await v(bearer(second, PUBLISHABLE));
+  revoke();
+  await rejects401(bearer(first, PUBLISHABLE), v); // pushed out by the second
+  assert.equal(requireUser(await v(bearer(second, PUBLISHABLE))).claims.email, "b@x.io");
+});
+
+Deno.test("a remembered caller is frozen: no request can change what the next one sees", async () => {
+  const token = await es256({ sub: USER_ID, role: "authenticated", app_metadata: { plan: "x" } });
+  const caller = requireUser(await verify(bearer(token, PUBLISHABLE)));
+  assert.throws(() => {
+    (caller.claims as { sub: string }).sub = "b0b00000-0000-4000-8000-000000000002";
+  }, TypeError);
+  assert.throws(() => {
+    (caller.claims.app_metadata as Record<string, unknown>).plan = "y";
+  }, TypeError);
+  assert.equal(requireUser(await verify(bearer(token, PUBLISHABLE))).claims.sub, USER_ID);
+  const off = createVerifier(config, { cacheMs: 0 });
+  assert.equal(Object.isFrozen(await off(bearer(token, PUBLISHABLE))), false);
+});
