@@ -4,26 +4,34 @@
  * the same time whatever the presented value's length or content; neither is
  * ever logged or echoed.
  */
-import { constantTimeEqual } from "../../_shared/auth.ts";
+import { createHash, timingSafeEqual } from "node:crypto";
 
 /** The header a webhook handler sends the shared secret in. */
 export const WEBHOOK_SECRET_HEADER = "x-webhook-secret";
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * SHA-256 of a secret, synchronously: the check runs on every webhook call, and WebCrypto's
+ * digest is asynchronous (a trip to a worker thread and back per call).
+ */
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
 }
+
+/** The configured secret's digest, computed once per value. */
+let expectedDigest: { secret: string; digest: Buffer } | null = null;
 
 /**
  * Whether the presented secret equals the configured one. False when either is
  * missing or empty (an unset secret never matches, not even an empty header).
  * @example await webhookSecretMatches(c.req.header("x-webhook-secret"), config.assistantWebhookSecret)
  */
-export async function webhookSecretMatches(
+export function webhookSecretMatches(
   presented: string | undefined | null,
   expected: string | null,
 ): Promise<boolean> {
-  if (!expected || !presented) return false;
-  const [a, b] = await Promise.all([sha256Hex(presented), sha256Hex(expected)]);
-  return constantTimeEqual(a, b);
+  if (!expected || !presented) return Promise.resolve(false);
+  if (expectedDigest?.secret !== expected) {
+    expectedDigest = { secret: expected, digest: sha256(expected) };
+  }
+  return Promise.resolve(timingSafeEqual(sha256(presented), expectedDigest.digest));
 }
