@@ -83,21 +83,10 @@ async function runScenario(bench: Bench, scenario: Scenario, mode: Mode): Promis
     await bench.cleanup().catch((error) =>
       console.error(`  cleanup after ${scenario.name} failed: ${(error as Error).message}`)
     );
-    await settle(bench).catch((error) =>
+    await bench.settle().catch((error) =>
       console.error(`  settling after ${scenario.name} failed: ${(error as Error).message}`)
     );
   }
-}
-
-/**
- * Leaves the database as the next scenario should find it: the rows a scenario seeded and
- * removed are vacuumed and the tables analyzed now, and a checkpoint written, rather than
- * by autovacuum and the checkpointer in the middle of the next scenario's measurements.
- */
-async function settle(bench: Bench): Promise<void> {
-  await bench.sql`vacuum analyze storage.objects, stowage.reservations, stowage.usage,
-    stowage.events, stowage.assistants`;
-  await bench.sql`checkpoint`;
 }
 
 async function main(): Promise<number> {
