@@ -184,3 +184,73 @@ Deno.test("the stack's gateway: publishable and secret keys reach Storage as the
   assert.equal(legacy.status, s.legacyKeysEnabled ? 200 : 401);
   await legacy.body?.cancel();
 });
+
+Deno.test("the function proxy passes small bodies whole and streams large or unsized ones intact", async () => {
+  const backend = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path.endsWith("/empty")) return new Response(null, { status: 204 });
+    if (path.endsWith("/stream")) {
+      // No content-length: 4 chunks of 256 KiB, as a streamed response.
+      let sent = 0;
+      return new Response(
+        new ReadableStream({
+          pull(c) {
+            if (sent++ === 4) c.close();
+            else c.enqueue(new Uint8Array(256 * 1024).fill(sent));
+          },
+        }),
+      );
+    }
+    const body = new Uint8Array(await req.arrayBuffer());
+    let sum = 0;
+    for (const b of body) sum = (sum + b) % 65521;
+    return Response.json({ length: body.length, sum, type: req.headers.get("content-type") });
+  });
+  const port = (backend.addr as Deno.NetAddr).port;
+  const gateway = createGateway({
+    functions: { has: () => true, port: () => Promise.resolve(port) } as unknown as FunctionsHost,
+    storage: () => Promise.resolve(new Response("storage")),
+    jwks: { keys: [] },
+  });
+  const url = "http://x/functions/v1/echo";
+  try {
+    const small = await gateway(
+      new Request(`${url}/small`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": "11" },
+        body: '{"a":"b c"}',
+      }),
+    );
+    const smallSum = [...new TextEncoder().encode('{"a":"b c"}')].reduce((a, b) => a + b, 0);
+    assert.deepEqual(await small.json(), { length: 11, sum: smallSum, type: "application/json" });
+
+    const big = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
+    let expected = 0;
+    for (const b of big) expected = (expected + b) % 65521;
+    const chunked = await gateway(
+      new Request(`${url}/chunked`, {
+        method: "POST",
+        body: new ReadableStream({
+          start(c) {
+            for (let i = 0; i < big.length; i += 100_000) c.enqueue(big.slice(i, i + 100_000));
+            c.close();
+          },
+        }),
+        // @ts-ignore: duplex is required for streamed request bodies
+        duplex: "half",
+      }),
+    );
+    assert.deepEqual(await chunked.json(), { length: big.length, sum: expected, type: null });
+
+    const empty = await gateway(new Request(`${url}/empty`));
+    assert.equal(empty.status, 204);
+    assert.equal(empty.body, null);
+
+    const streamed = await gateway(new Request(`${url}/stream`));
+    const bytes = new Uint8Array(await streamed.arrayBuffer());
+    assert.equal(bytes.length, 1024 * 1024);
+    assert.deepEqual([bytes[0], bytes[256 * 1024], bytes[bytes.length - 1]], [1, 2, 4]);
+  } finally {
+    await backend.shutdown();
+  }
+});

@@ -119,18 +119,35 @@ async function proxyToFunction(
     const upstream = await fetch(target, {
       method: req.method,
       headers,
-      body: req.body,
+      body: isSmall(req.headers) ? await req.arrayBuffer() : req.body,
       redirect: "manual",
       // @ts-ignore: duplex is required for streamed request bodies
       duplex: "half",
     });
-    return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+    const body = NULL_BODY_STATUS.has(upstream.status)
+      ? null
+      : isSmall(upstream.headers)
+      ? await upstream.arrayBuffer()
+      : upstream.body;
+    return new Response(body, { status: upstream.status, headers: upstream.headers });
   } catch (error) {
     return json(502, {
       code: "FUNCTION_ERROR",
       message: `Function "${name}" did not answer: ${(error as Error).message}`,
     });
   }
+}
+
+/** Statuses whose responses carry no body (the Response constructor refuses one). */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/** Bodies up to this size are passed on whole: piping a stream costs more for a few bytes. */
+const SMALL_BODY = 64 * 1024;
+
+/** Whether a message's body is declared, and small (a chunked or unsized body streams). */
+function isSmall(headers: Headers): boolean {
+  const length = headers.get("content-length");
+  return length !== null && /^\d+$/.test(length) && Number(length) <= SMALL_BODY;
 }
 
 /**
