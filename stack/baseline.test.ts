@@ -134,7 +134,9 @@ Deno.test("supabase db push applies migrations as postgres and records them; a b
        create trigger touch before update on storage.objects for each row execute function public.touch();`,
     );
     const postgresUrl = s.dbUrl.replace(/\/postgres$/, `/${dbName}`);
-    await pushMigrations(project, postgresUrl);
+    const output = await pushMigrations(project, postgresUrl);
+    // CLI 3's own form of the target: no deprecation warning (`--db-url` goes in v4).
+    assert.doesNotMatch(output, /deprecated/i);
     const db = postgres(adminUrl, { max: 1, onnotice: () => {} });
     try {
       const versions =

@@ -47,12 +47,13 @@ export async function applyBaseline(adminUrl: string, dir: string): Promise<void
 }
 
 /**
- * Runs `supabase db push --include-seed` from `projectDir` against `postgresUrl`.
+ * Runs `supabase db push --remote=<postgresUrl> --include-seed` from `projectDir`.
  * @throws Error with the CLI's output when it fails
  */
 export async function pushMigrations(projectDir: string, postgresUrl: string): Promise<string> {
   const out = await new Deno.Command("supabase", {
-    args: ["db", "push", `--db-url`, postgresUrl, "--include-seed", "--yes"],
+    // `--remote=<url>`: CLI 3's form (`--db-url` is deprecated and goes in v4).
+    args: ["db", "push", `--remote=${postgresUrl}`, "--include-seed", "--yes"],
     cwd: projectDir,
     env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
     stdin: "null",
