@@ -242,6 +242,12 @@ Deno.test("the function proxy passes small bodies whole and streams large or uns
     );
     assert.deepEqual(await chunked.json(), { length: big.length, sum: expected, type: null });
 
+    // A GET that declares an empty body (some clients send content-length: 0) is no 502.
+    const get = await gateway(
+      new Request(`${url}/get`, { headers: { "content-length": "0" } }),
+    );
+    assert.deepEqual(await get.json(), { length: 0, sum: 0, type: null });
+
     const empty = await gateway(new Request(`${url}/empty`));
     assert.equal(empty.status, 204);
     assert.equal(empty.body, null);

@@ -119,7 +119,11 @@ async function proxyToFunction(
     const upstream = await fetch(target, {
       method: req.method,
       headers,
-      body: isSmall(req.headers) ? await req.arrayBuffer() : req.body,
+      body: req.method === "GET" || req.method === "HEAD"
+        ? undefined
+        : isSmall(req.headers)
+        ? await req.arrayBuffer()
+        : req.body,
       redirect: "manual",
       // @ts-ignore: duplex is required for streamed request bodies
       duplex: "half",
