@@ -248,6 +248,12 @@ Deno.test("the function proxy passes small bodies whole and streams large or uns
     );
     assert.deepEqual(await get.json(), { length: 0, sum: 0, type: null });
 
+    // HEAD keeps the length the function declared, with no body.
+    const head = await gateway(new Request(`${url}/head`, { method: "HEAD" }));
+    assert.equal(head.status, 200);
+    assert.equal(head.body, null);
+    assert.equal(head.headers.get("content-length"), get.headers.get("content-length"));
+
     const empty = await gateway(new Request(`${url}/empty`));
     assert.equal(empty.status, 204);
     assert.equal(empty.body, null);

@@ -128,7 +128,7 @@ async function proxyToFunction(
       // @ts-ignore: duplex is required for streamed request bodies
       duplex: "half",
     });
-    const body = NULL_BODY_STATUS.has(upstream.status)
+    const body = NULL_BODY_STATUS.has(upstream.status) || req.method === "HEAD"
       ? null
       : isSmall(upstream.headers)
       ? await upstream.arrayBuffer()
