@@ -3,7 +3,8 @@
  * `supabase/functions/<name>/index.ts` and serves, on the loopback port the
  * gateway chose, either its default export's `fetch` (`export default { fetch }`,
  * the CLI 3 scaffold's form) or the handler of its `Deno.serve(handler)` call
- * (the runtime ignores the function's own port options too).
+ * (the runtime ignores the function's own port options too). It exits by itself when its
+ * parent (the stack) is gone.
  *
  * Usage: deno run --allow-net --allow-env --allow-read stack/function-runner.ts <entry> <port> <name>
  */
@@ -13,6 +14,14 @@ if (!entryPath || !name || !Number.isInteger(port)) {
   console.error("usage: function-runner.ts <entry index.ts> <port> <name>");
   Deno.exit(2);
 }
+
+// Orphaned, exit: when the stack's main process dies without stopping its functions (killed
+// with SIGKILL), this process is reparented. The stack's watchdog stops the processes it has
+// seen, but a function started in the half second before the kill may not be among them.
+const parentPid = Deno.ppid;
+Deno.unrefTimer(setInterval(() => {
+  if (Deno.ppid !== parentPid) Deno.exit(0);
+}, 250));
 
 type Handler = Deno.ServeHandler;
 const originalServe = Deno.serve.bind(Deno);

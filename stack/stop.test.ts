@@ -166,7 +166,10 @@ Deno.test("when the stack's main process is killed outright, its watchdog stops 
     assert.ok(started.length >= 3, "postgres, the functions and the watchdog run");
     Deno.kill(stack.pid, "SIGKILL");
     const gone = await waitFor(() => !started.some(isRunning), STOP_DEADLINE_MS);
-    assert.ok(gone, `left running: ${started.filter(isRunning).map((s) => s.pid)}`);
+    const left = started.filter(isRunning).map((s) =>
+      `${s.pid} ${Deno.readTextFileSync(`/proc/${s.pid}/cmdline`).replaceAll("\0", " ")}`
+    );
+    assert.ok(gone, `left running: ${left.join("; ")}`);
   } finally {
     for (const s of started) if (isRunning(s)) Deno.kill(s.pid, "SIGKILL");
     await stack.stop();
@@ -253,4 +256,54 @@ Deno.test({
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
+});
+
+Deno.test("a function process whose parent is killed outright exits by itself", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "stowage-orphan-" });
+  try {
+    const entry = join(dir, "index.ts");
+    await Deno.writeTextFile(entry, 'export default { fetch: () => new Response("ok") };\n');
+    const port = freePort();
+    // A parent that starts the runner, prints its pid, and then only waits.
+    const parentScript = join(dir, "parent.ts");
+    await Deno.writeTextFile(
+      parentScript,
+      `const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", ${
+        JSON.stringify(join(projectDir, "stack/function-runner.ts"))
+      },
+          ${JSON.stringify(entry)}, "${port}", "orphan"],
+        stdout: "null", stderr: "null", stdin: "null",
+      }).spawn();
+      console.log(child.pid);
+      await new Promise(() => {});\n`,
+    );
+    const parent = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", parentScript],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
+    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const childPid = Number((await reader.read()).value?.trim());
+    let runner: ProcessInfo | undefined;
+    try {
+      assert.ok(Number.isInteger(childPid) && childPid > 0, "the runner started");
+      runner = descendants(parent.pid).find((p) => p.pid === childPid);
+      assert.ok(runner, "the runner is the parent's child");
+      assert.ok(await waitFor(() => !portFree(port), 10_000), "the runner listens");
+      Deno.kill(parent.pid, "SIGKILL");
+      const gone = await waitFor(() => !isRunning(runner!), 5_000);
+      assert.ok(gone, "the orphaned runner exited within 5 s");
+    } finally {
+      if (runner && isRunning(runner)) Deno.kill(runner.pid, "SIGKILL");
+      try {
+        parent.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await reader.cancel().catch(() => {});
+      await parent.status;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 });
