@@ -16,6 +16,10 @@
 --
 -- The helpers it calls in every transaction (is_service_caller, plan_of, path_problem, and
 -- user_is_gone in the reservations trigger) become PL/pgSQL with the same bodies (see below).
+--
+-- This replaces the reserve() of 20261202500000_stowage_every_writer.sql whole; that landed
+-- migration keeps its text, so projects that applied it and projects that apply both now end
+-- with the same function.
 
 create or replace function stowage.reserve(p_bucket text, p_files jsonb, p_upsert boolean default false,
   p_user_id uuid default null)
