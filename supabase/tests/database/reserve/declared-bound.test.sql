@@ -24,18 +24,9 @@ select matches(pg_temp.reserve(:'bucket', 'one-more.txt', 1), '^SW507 quota_exce
   'one byte over the exact figure is refused, with the exact numbers');
 reset role;
 
-create function pg_temp.detail_of_refusal(p_bucket text) returns jsonb language plpgsql as $$
-declare d text;
-begin
-  perform stowage.reserve(p_bucket, '[{"path":"r9.txt","size":5,"contentType":"text/plain"}]');
-  return null;
-exception when sqlstate 'SW507' then
-  get stacked diagnostics d = pg_exception_detail;
-  return d::jsonb;
-end $$;
 set local role authenticated;
 select set_config('request.jwt.claims', :'alice_claims', true);
-select is(pg_temp.detail_of_refusal(:'bucket'),
+select is(pg_temp.quota_refusal_detail(:'bucket', 'r9.txt'),
   '{"quotaBytes":100,"usedBytes":60,"reservedBytes":40,"requestedBytes":5}'::jsonb,
   'DETAIL carries the exact reserved bytes (10 + 30), not the declared ones (70 + 30)');
 reset role;

@@ -24,18 +24,9 @@ select matches(pg_temp.reserve(:'bucket', 'used.txt', 31, 'text/plain', true), '
   'an overwrite is charged its growth');
 reset role;
 
-create function pg_temp.detail_of_refusal(p_bucket text) returns jsonb language plpgsql as $$
-declare d text;
-begin
-  perform stowage.reserve(p_bucket, '[{"path":"r3.txt","size":5,"contentType":"text/plain"}]');
-  return null;
-exception when sqlstate 'SW507' then
-  get stacked diagnostics d = pg_exception_detail;
-  return d::jsonb;
-end $$;
 set local role authenticated;
 select set_config('request.jwt.claims', :'alice_claims', true);
-select is(pg_temp.detail_of_refusal(:'bucket'),
+select is(pg_temp.quota_refusal_detail(:'bucket', 'r3.txt'),
   '{"quotaBytes":100,"usedBytes":30,"reservedBytes":70,"requestedBytes":5}'::jsonb,
   'DETAIL carries quota, used, reserved and requested bytes');
 reset role;
