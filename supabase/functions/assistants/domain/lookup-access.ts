@@ -31,11 +31,9 @@ export async function lookupFor(
   credentials: LookupCredentials,
 ): Promise<Assistant> {
   if (credentials.webhookSecret !== undefined) {
-    const ok = await webhookSecretMatches(
-      credentials.webhookSecret,
-      deps.config.assistantWebhookSecret,
-    );
-    if (!ok) throw notFound(assistantId);
+    if (!webhookSecretMatches(credentials.webhookSecret, deps.config.assistantWebhookSecret)) {
+      throw notFound(assistantId);
+    }
     return foundOrNotFound(await deps.db.withService((tx) => lookup(tx, assistantId)), assistantId);
   }
   let caller;

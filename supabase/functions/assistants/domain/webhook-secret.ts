@@ -17,21 +17,15 @@ function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
 }
 
-/** The configured secret's digest, computed once per value. */
-let expectedDigest: { secret: string; digest: Buffer } | null = null;
-
 /**
  * Whether the presented secret equals the configured one. False when either is
  * missing or empty (an unset secret never matches, not even an empty header).
- * @example await webhookSecretMatches(c.req.header("x-webhook-secret"), config.assistantWebhookSecret)
+ * @example webhookSecretMatches(c.req.header("x-webhook-secret"), config.assistantWebhookSecret)
  */
 export function webhookSecretMatches(
   presented: string | undefined | null,
   expected: string | null,
-): Promise<boolean> {
-  if (!expected || !presented) return Promise.resolve(false);
-  if (expectedDigest?.secret !== expected) {
-    expectedDigest = { secret: expected, digest: sha256(expected) };
-  }
-  return Promise.resolve(timingSafeEqual(sha256(presented), expectedDigest.digest));
+): boolean {
+  if (!expected || !presented) return false;
+  return timingSafeEqual(sha256(presented), sha256(expected));
 }
