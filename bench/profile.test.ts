@@ -1,5 +1,6 @@
 /** @module Unit tests of `deno task bench:profile`'s flags and its reading of process roles. */
 import assert from "node:assert/strict";
+import { cpuTicks } from "../stack/process-tree.ts";
 import { parseProfileArgs, roleOf } from "./profile.ts";
 
 Deno.test("bench:profile reads its flags and refuses bad ones", () => {
@@ -45,4 +46,14 @@ Deno.test("bench:profile tells the stack's processes apart by their command line
     "Postgres: background",
   );
   assert.equal(roleOf("deno run /p/stack/watchdog.ts 1", false), "other");
+});
+
+Deno.test("cpuTicks counts a process's CPU time, and 0 for a process that is gone", () => {
+  const before = cpuTicks(Deno.pid);
+  const until = performance.now() + 120;
+  let spin = 0;
+  while (performance.now() < until) spin++;
+  assert.ok(spin > 0);
+  assert.ok(cpuTicks(Deno.pid) > before, "100+ ms of CPU is at least one tick");
+  assert.equal(cpuTicks(2 ** 22 + 1), 0);
 });

@@ -16,7 +16,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { spawnStack } from "../stack/spawn.ts";
-import { descendants } from "../stack/process-tree.ts";
+import { cpuTicks, descendants } from "../stack/process-tree.ts";
 import { Bench, type BenchUser } from "./lib/stack.ts";
 import { BUCKET, home, reserveRows } from "./lib/seed.ts";
 import { pool, summarize } from "./lib/stats.ts";
@@ -86,26 +86,16 @@ function readCmdline(pid: number): string {
   }
 }
 
-function readTicks(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
 /** CPU ticks so far of each process, keyed by pid, with its role. */
 function snapshot(stackPid: number): Map<number, { role: string; ticks: number }> {
   const out = new Map<number, { role: string; ticks: number }>();
   for (const p of [{ pid: stackPid }, ...descendants(stackPid)]) {
     out.set(p.pid, {
       role: roleOf(readCmdline(p.pid), p.pid === stackPid),
-      ticks: readTicks(p.pid),
+      ticks: cpuTicks(p.pid),
     });
   }
-  out.set(Deno.pid, { role: "the client (this process)", ticks: readTicks(Deno.pid) });
+  out.set(Deno.pid, { role: "the client (this process)", ticks: cpuTicks(Deno.pid) });
   return out;
 }
 

@@ -13,15 +13,28 @@ export interface ProcessInfo {
   start: string;
 }
 
-function readStat(pid: number | "self"): (ProcessInfo & { state: string }) | undefined {
+function readStat(
+  pid: number | "self",
+): (ProcessInfo & { state: string; cpuTicks: number }) | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const id = pid === "self" ? Number(stat.slice(0, stat.indexOf(" "))) : pid;
-    return { pid: id, state: fields[0], ppid: Number(fields[1]), start: fields[19] };
+    return {
+      pid: id,
+      state: fields[0],
+      ppid: Number(fields[1]),
+      start: fields[19],
+      cpuTicks: Number(fields[11]) + Number(fields[12]),
+    };
   } catch {
     return undefined;
   }
+}
+
+/** CPU time `pid` has used so far (user + system), in clock ticks; 0 when it is gone. */
+export function cpuTicks(pid: number): number {
+  return readStat(pid)?.cpuTicks ?? 0;
 }
 
 /** The process `pid` now, or undefined when it is gone or a zombie. */
