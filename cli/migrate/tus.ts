@@ -20,27 +20,49 @@ export const DEFAULT_RESUMABLE_ABOVE = 6 * 1024 * 1024;
  * Serves tus-js-client's slices from a web stream read once, in order: every byte is hashed as
  * it is read, the bytes before a resumed offset are read and hashed but not sent, and the last
  * slice is kept so a failed chunk can be sent again.
+ *
+ * The bytes are read into one buffer per upload, reused for every chunk: a byte stream (a local
+ * file) is read straight into it (BYOB), any other stream's chunks are copied in. A slice is a
+ * view of that buffer, valid until the next call; tus-js-client asks for the next slice only
+ * once the previous chunk's request is over. Before, every chunk cost two new 6 MiB buffers
+ * (the chunks joined, then the slice copied out); they are freed only by a GC, which the engine
+ * starts late for memory outside its heap, so the process grew by tens of MiB per file in flight.
  */
-class StreamSlices {
+export class StreamSlices {
   readonly size: number;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  readonly #byob: boolean;
   readonly #hashes: Hash[];
-  /** Bytes read from the stream so far. */
+  /** Bytes #from..#read of the source, at the start of the buffer. */
+  #buf: Uint8Array<ArrayBuffer>;
+  #from = 0;
   #read = 0;
-  /** Read bytes not yet dropped, starting at #heldFrom. */
-  #held: Uint8Array[] = [];
-  #heldFrom = 0;
+  #ended = false;
   /** Set when the source is not the size planned. */
   failure: StorageError | null = null;
 
-  constructor(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
-    size: number,
-    hashes: Hash[],
-  ) {
+  /**
+   * @param chunkSize the largest slice asked for: the buffer's size (it grows only when a
+   *   non-byte stream yields chunks that do not fit)
+   */
+  constructor(stream: ReadableStream<Uint8Array>, size: number, hashes: Hash[], chunkSize: number) {
     this.size = size;
-    this.#reader = reader;
     this.#hashes = hashes;
+    let byob: ReadableStreamBYOBReader | null = null;
+    try {
+      byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: its chunks are copied into the buffer.
+    }
+    this.#byob = byob !== null;
+    this.#reader = byob ?? stream.getReader();
+    // One byte more than a chunk: reading it tells the last slice whether the source has more.
+    this.#buf = new Uint8Array(Math.min(chunkSize, size) + 1);
+  }
+
+  /** Whether the stream is read straight into the buffer. */
+  get byob(): boolean {
+    return this.#byob;
   }
 
   async slice(
@@ -48,7 +70,7 @@ class StreamSlices {
     end: number,
   ): Promise<{ value: Uint8Array; done: boolean }> {
     end = Math.min(end, this.size);
-    if (start < this.#heldFrom) {
+    if (start < this.#from) {
       throw new StorageError(
         "tus_offset",
         0,
@@ -56,27 +78,70 @@ class StreamSlices {
         true,
       );
     }
-    while (this.#read < end) {
-      const { value, done } = await this.#reader.read();
-      if (done) throw this.#changed(this.#read);
-      for (const h of this.#hashes) h.update(value);
-      this.#read += value.byteLength;
-      if (this.#read > this.size) throw this.#changed(this.#read);
-      this.#held.push(value);
+    for (;;) {
+      this.#drop(start);
+      if (this.#from === start && this.#read >= end) break;
+      // Skipping to a resumed offset: read (and hash) up to it; else up to the slice's end.
+      await this.#pull(this.#from === start ? end - this.#read : start - this.#read);
     }
-    if (end === this.size) {
-      const { done } = await this.#reader.read();
-      if (!done) throw this.#changed(this.size + 1);
-    }
-    const all = concat(this.#held);
-    const value = all.slice(start - this.#heldFrom, end - this.#heldFrom);
-    // Keep only this slice: tus-js-client never asks for bytes before it again.
-    this.#held = [all.subarray(start - this.#heldFrom)];
-    this.#heldFrom = start;
+    if (end === this.size) await this.#expectEnd();
     return {
-      value: Object.assign(value, { size: value.byteLength }),
+      value: Object.assign(this.#buf.subarray(0, end - start), { size: end - start }),
       done: end >= this.size,
     };
+  }
+
+  /** Forgets the bytes before `offset` (all of them when it is past what was read). */
+  #drop(offset: number): void {
+    if (offset <= this.#from) return;
+    const keep = Math.max(this.#read - offset, 0);
+    if (keep > 0) this.#buf.copyWithin(0, offset - this.#from, this.#read - this.#from);
+    this.#from = this.#read - keep;
+  }
+
+  /** Reads at most `want` more bytes (a non-byte stream: one chunk, however long) after #read. */
+  async #pull(want: number): Promise<void> {
+    const at = this.#read - this.#from;
+    let bytes: Uint8Array;
+    if (this.#byob) {
+      const room = Math.min(want, this.#buf.length - at);
+      const { value, done } = await (this.#reader as ReadableStreamBYOBReader)
+        .read(new Uint8Array(this.#buf.buffer, at, room));
+      if (done || !value) throw this.#changed(this.#read);
+      // The read hands the buffer back under a new ArrayBuffer object.
+      this.#buf = new Uint8Array(value.buffer as ArrayBuffer);
+      bytes = value;
+    } else {
+      const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
+        .read();
+      if (done) throw this.#changed(this.#read);
+      if (at + value.byteLength > this.#buf.length) {
+        const grown = new Uint8Array(Math.max(at + value.byteLength, 2 * this.#buf.length));
+        grown.set(this.#buf.subarray(0, at));
+        this.#buf = grown;
+      }
+      this.#buf.set(value, at);
+      bytes = value;
+    }
+    if (this.#read + bytes.byteLength > this.size) {
+      throw this.#changed(this.#read + bytes.byteLength);
+    }
+    for (const h of this.#hashes) h.update(bytes);
+    this.#read += bytes.byteLength;
+  }
+
+  /** Refuses a source that has more bytes than planned (it was read up to the size). */
+  async #expectEnd(): Promise<void> {
+    if (this.#ended) return;
+    const at = this.#read - this.#from;
+    const { value, done } = this.#byob
+      ? await (this.#reader as ReadableStreamBYOBReader)
+        .read(new Uint8Array(this.#buf.buffer, at, 1))
+      : await (this.#reader as ReadableStreamDefaultReader<Uint8Array>).read();
+    if (this.#byob && value) this.#buf = new Uint8Array(value.buffer as ArrayBuffer);
+    if (!done && value && value.byteLength > 0) throw this.#changed(this.size + value.byteLength);
+    if (!done) return await this.#expectEnd();
+    this.#ended = true;
   }
 
   #changed(seen: number): StorageError {
@@ -94,17 +159,6 @@ class StreamSlices {
   close(): void {
     this.#reader.cancel().catch(() => {});
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 /** tus-js-client's URL storage in a JSON file, or in memory (one process; writes are serialized). */
@@ -223,13 +277,13 @@ function errorOf(error: unknown, key: string): StorageError {
 export function uploadResumable(u: TusUpload): Promise<SentDigest> {
   const md5 = createHash("md5");
   const sha = u.sha256 ? createHash("sha256") : null;
-  const reader = u.body.getReader();
-  const source = new StreamSlices(reader, u.size, sha ? [md5, sha] : [md5]);
+  const source = new StreamSlices(u.body, u.size, sha ? [md5, sha] : [md5], TUS_CHUNK_SIZE);
   let reported = 0;
   let headSeen = false;
   return new Promise<SentDigest>((resolve, reject) => {
     // The "file" is only handed to our fileReader, which serves the slices from the stream.
-    const upload = new tus.Upload(reader, {
+    const unread = { read: () => Promise.reject(new Error("read through the fileReader")) };
+    const upload = new tus.Upload(unread, {
       endpoint: `${u.storageBase}/upload/resumable`,
       headers: {
         ...storageAuthHeaders(u.serviceKey),
