@@ -128,3 +128,11 @@ Deno.test("StreamSlices refuses a source longer or shorter than planned as sourc
     });
   }
 });
+
+Deno.test("StreamSlices serves a slice larger than the chunk size it was given (its buffer grows)", async () => {
+  for (const stream of [byteStream(DATA, 9), plainStream(DATA, [13])]) {
+    const source = new StreamSlices(stream, DATA.length, [], 8);
+    assert.deepEqual(Uint8Array.from((await source.slice(0, 30)).value), DATA.subarray(0, 30));
+    assert.deepEqual(await readAll(source, 35, 30), DATA.subarray(30));
+  }
+});

@@ -104,6 +104,7 @@ export class StreamSlices {
     const at = this.#read - this.#from;
     let bytes: Uint8Array;
     if (this.#byob) {
+      this.#makeRoom(at + 1);
       const room = Math.min(want, this.#buf.length - at);
       const { value, done } = await (this.#reader as ReadableStreamBYOBReader)
         .read(new Uint8Array(this.#buf.buffer, at, room));
@@ -115,11 +116,7 @@ export class StreamSlices {
       const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
         .read();
       if (done) throw this.#changed(this.#read);
-      if (at + value.byteLength > this.#buf.length) {
-        const grown = new Uint8Array(Math.max(at + value.byteLength, 2 * this.#buf.length));
-        grown.set(this.#buf.subarray(0, at));
-        this.#buf = grown;
-      }
+      this.#makeRoom(at + value.byteLength);
       this.#buf.set(value, at);
       bytes = value;
     }
@@ -130,10 +127,22 @@ export class StreamSlices {
     this.#read += bytes.byteLength;
   }
 
+  /**
+   * Grows the buffer to hold at least `bytes` (keeping the window): only for a slice larger
+   * than the chunk size given, or a non-byte stream's chunk that does not fit.
+   */
+  #makeRoom(bytes: number): void {
+    if (bytes <= this.#buf.length) return;
+    const grown = new Uint8Array(Math.max(bytes, 2 * this.#buf.length));
+    grown.set(this.#buf.subarray(0, this.#read - this.#from));
+    this.#buf = grown;
+  }
+
   /** Refuses a source that has more bytes than planned (it was read up to the size). */
   async #expectEnd(): Promise<void> {
     if (this.#ended) return;
     const at = this.#read - this.#from;
+    if (this.#byob) this.#makeRoom(at + 1);
     const { value, done } = this.#byob
       ? await (this.#reader as ReadableStreamBYOBReader)
         .read(new Uint8Array(this.#buf.buffer, at, 1))
