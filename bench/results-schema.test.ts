@@ -46,6 +46,11 @@ Deno.test("bench flags: --quick, --tiny, --scenario lists, --out; unknown flags 
     out: "x.json",
   });
   assert.equal(parseArgs(["--tiny", "--quick"]).mode, "tiny");
+  // Only a full run of every scenario replaces latest.json/latest.md (the README's tables).
+  assert.equal(parseArgs(["--scenario", "scale"]).out, "bench/results/partial.json");
+  assert.equal(parseArgs(["--quick"]).out, "bench/results/partial.json");
+  assert.equal(parseArgs(["--tiny"]).out, "bench/results/partial.json");
+  assert.equal(parseArgs(["--quick", "--out", "y.json"]).out, "y.json");
   assert.throws(() => parseArgs(["--fast"]), /Unknown flag "--fast"/);
   assert.throws(() => parseArgs(["--out"]), /needs a value/);
 });
