@@ -46,10 +46,9 @@ export class Disk {
     limit = Number.POSITIVE_INFINITY,
   ): Promise<Written> {
     const file = this.path(bucket, key, version);
-    await Deno.mkdir(dirname(file), { recursive: true });
     const hash = createHash("md5");
     let size = 0;
-    const out = await Deno.open(file, { write: true, createNew: true });
+    const out = await this.create(file);
     try {
       if (body) {
         for await (const chunk of body) {
@@ -69,6 +68,21 @@ export class Disk {
     out.close();
     const stat = await Deno.stat(file);
     return { size, md5: hash.digest("hex"), lastModified: stat.mtime ?? new Date() };
+  }
+
+  /**
+   * Moves a finished file (a TUS upload's bytes) into place as a version file.
+   * @returns the version file's path
+   */
+  async place(source: string, bucket: string, key: string, version: string): Promise<string> {
+    const file = this.path(bucket, key, version);
+    await intoFolder(file, () => Deno.rename(source, file));
+    return file;
+  }
+
+  /** Creates a new version file, and its folders. */
+  private create(file: string): Promise<Deno.FsFile> {
+    return intoFolder(file, () => Deno.open(file, { write: true, createNew: true }));
   }
 
   /** Copies one version's bytes to another (move and copy). */
@@ -150,4 +164,35 @@ export function rangeStream(
       } catch { /* already closed */ }
     },
   });
+}
+
+/**
+ * Makes `file`'s folders and runs `make` to put the file there. A concurrent `remove()` of
+ * another version prunes the folders it leaves empty, and can take the ones just made before
+ * the file is in them (a file in a folder stops any later prune): the recursive mkdir then
+ * reports AlreadyExists for a folder gone between "exists" and "is a folder", or `make`
+ * reports NotFound. Both mean pruned: make the folders again.
+ */
+async function intoFolder<T>(file: string, make: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.mkdir(dirname(file), { recursive: true });
+      return await make();
+    } catch (e) {
+      const pruned = e instanceof Deno.errors.NotFound ||
+        (e instanceof Deno.errors.AlreadyExists && !(await exists(file)));
+      if (!pruned || attempt >= 50) throw e;
+    }
+  }
+}
+
+/** Whether a path exists (a file or a folder). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
+    throw e;
+  }
 }

@@ -320,11 +320,9 @@ export function createTus(api: Api): {
   async function finish(t: TusRequest, upload: Upload) {
     const { bucket, objectName, version } = parseUploadId(upload.id);
     const chunkFile = `${store.directory}/${upload.id}`;
-    const target = api.disk.path(bucket, objectName, version);
     try {
       const { md5, size, mtime } = await md5Of(chunkFile);
-      await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-      await Deno.rename(chunkFile, target);
+      await api.disk.place(chunkFile, bucket, objectName, version);
       const result = await completeWrite(t.ctx, {
         bucket,
         key: objectName,
