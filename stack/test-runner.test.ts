@@ -2,7 +2,13 @@
  * @module The test runner reads deno test's and pg_prove's results right.
  */
 import assert from "node:assert/strict";
-import { LEGACY_OFF_FILES, parseDenoSummary, parsePartialDeno, parseTap } from "./test-runner.ts";
+import {
+  LEGACY_OFF_FILES,
+  parseDenoSummary,
+  parsePartialDeno,
+  parseTap,
+  serverErrorExcerpt,
+} from "./test-runner.ts";
 
 Deno.test("parseDenoSummary reads passed, failed and ignored, with or without steps", () => {
   assert.deepEqual(parseDenoSummary("...\nok | 3 passed | 0 failed (30ms)\n"), {
@@ -43,4 +49,29 @@ Deno.test("the legacy-keys-off pass names existing files: keys, uploads, listing
   for (const file of LEGACY_OFF_FILES) {
     assert.ok((await Deno.stat(new URL(`../${file}`, import.meta.url))).isFile, file);
   }
+});
+
+Deno.test("serverErrorExcerpt keeps each server-side failure with the lines of its cause", () => {
+  const log = [
+    "Listening on 127.0.0.1:54321",
+    "storage-api: internal error NotFound: No such file or directory (os error 2): open 'x'",
+    "    at async Disk.write (disk.ts:52:17)",
+    "    at async upload (upload.ts:127:21)",
+    "GET /health 200",
+    "[internal_error] Unexpected failure storage 500 StorageApiError: boom",
+    "a request was refused [not_found] (not at a line's start: not a failure)",
+  ].join("\n");
+  assert.deepEqual(serverErrorExcerpt(log, 20, 2), [
+    [
+      "storage-api: internal error NotFound: No such file or directory (os error 2): open 'x'",
+      "    at async Disk.write (disk.ts:52:17)",
+      "    at async upload (upload.ts:127:21)",
+    ].join("\n"),
+    [
+      "[internal_error] Unexpected failure storage 500 StorageApiError: boom",
+      "a request was refused [not_found] (not at a line's start: not a failure)",
+    ].join("\n"),
+  ]);
+  assert.equal(serverErrorExcerpt(log, 1, 2).length, 1, "at most max blocks");
+  assert.deepEqual(serverErrorExcerpt("all fine\nGET / 200"), []);
 });

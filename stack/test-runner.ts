@@ -123,6 +123,36 @@ export function parseTap(text: string): Tally {
   return { passed, failed, skipped };
 }
 
+/** A line that opens a server-side failure: the Storage double's 500s, a function's 5xx. */
+const SERVER_ERROR = /storage-api: internal error|^\[[a-z_]+\] /;
+
+/**
+ * The server-side failures in a stack's logs, each with the lines that follow it (its
+ * cause and stack), at most `max` of them: what a failed CI run must print before the
+ * stack's folder, and its logs, are removed with the clean clone.
+ */
+export function serverErrorExcerpt(text: string, max = 20, context = 8): string[] {
+  const lines = text.split("\n");
+  const blocks: string[] = [];
+  for (let i = 0; i < lines.length && blocks.length < max; i++) {
+    if (!SERVER_ERROR.test(lines[i])) continue;
+    blocks.push(lines.slice(i, i + 1 + context).join("\n"));
+    i += context;
+  }
+  return blocks;
+}
+
+/** Prints the server-side failures logged in a stack's folder (stack output, functions). */
+async function printServerErrors(dir: string): Promise<void> {
+  for (const name of ["stack.out", "functions.log"]) {
+    const text = await Deno.readTextFile(join(dir, name)).catch(() => "");
+    const blocks = serverErrorExcerpt(text);
+    if (!blocks.length) continue;
+    console.log(`\n== server-side errors in ${name} (first ${blocks.length})`);
+    for (const block of blocks) console.log(block + "\n--");
+  }
+}
+
 async function runPgTap(credentialsPath: string, env: Record<string, string>): Promise<void> {
   const testsDir = join(projectDir, "supabase/tests/database");
   let hasFiles = false;
@@ -226,6 +256,7 @@ async function mainPass(dir: string, started: (stack: SpawnedStack) => void): Pr
     const tally = parseDenoSummary(text) ?? parsePartialDeno(text);
     if (timedOut) tally.failed += 1;
     add("deno test", tally);
+    if (tally.failed) await printServerErrors(dir);
     if (!Deno.args.length) await runPgTap(stack.credentialsPath, env);
   } catch (error) {
     console.error((error as Error).message);
@@ -251,6 +282,7 @@ async function legacyOffPass(dir: string, started: (stack: SpawnedStack) => void
     const tally = parseDenoSummary(text) ?? parsePartialDeno(text);
     if (timedOut) tally.failed += 1;
     add("deno test (legacy keys off)", tally);
+    if (tally.failed) await printServerErrors(dir);
   } catch (error) {
     console.error((error as Error).message);
     add("test stack (legacy keys off)", { passed: 0, failed: 1, skipped: 0 });
