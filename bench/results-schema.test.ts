@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ResultsSchema } from "./lib/results-schema.ts";
 import { parseArgs } from "./main.ts";
-import { ratios } from "./lib/report.ts";
+import { contender, ratios } from "./lib/report.ts";
 import { quantile } from "./lib/stats.ts";
 
 const projectDir = new URL("..", import.meta.url).pathname;
@@ -74,4 +74,15 @@ Deno.test("bench ratios are medians over the compared contender's median; missin
   });
   assert.equal(quantile([5, 1, 4, 2, 3], 0.5), 3);
   assert.equal(quantile(Array.from({ length: 100 }, (_, i) => i + 1), 0.99), 99);
+});
+
+Deno.test("per_second counts the items one sample handles: one per request for latency rows", () => {
+  // A run that lists 10,000 objects in 50 ms handles 200,000 objects per second.
+  const run = contender("listing", [40, 50, 60], { ours: true, n: 10_000 });
+  assert.equal(run.per_second, 200_000);
+  // A latency row's n is the scenario's size (requests, mappings in the table): one request
+  // per sample, so a 5 ms median is 200 requests per second per client.
+  const latency = contender("lookup", [4, 5, 6], { ours: true, n: 10_000, perSample: 1 });
+  assert.equal(latency.per_second, 200);
+  assert.equal("perSample" in latency, false, "perSample is not a field of the results file");
 });

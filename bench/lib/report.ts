@@ -30,7 +30,7 @@ export interface ContenderResult {
   max_ms: number | null;
   /** HTTP (or SQL) calls per run, when counted. */
   calls?: number;
-  /** Items per second at the median. */
+  /** Items per second at the median (of one sample: a run, or one request). */
   per_second?: number;
   /** The contender this one's ratio is taken against (one of ours). */
   compareTo?: string;
@@ -80,15 +80,21 @@ export function machine(): Machine {
 }
 
 /**
- * Builds a contender's result from its samples (ms); `perRun` items per sample.
+ * Builds a contender's result from its samples (ms). Each sample handles `n` items (a
+ * run over the scenario's n objects) unless `perSample` says otherwise: latency rows,
+ * whose samples are single requests, pass `perSample: 1` (their n is the scenario's size).
  * @example contender("ours", samples, { n: 1000, ours: true })
  */
 export function contender(
   name: string,
   samples: readonly number[],
-  options: Omit<ContenderResult, "name" | "reps" | "median_ms" | "p99_ms" | "min_ms" | "max_ms">,
+  options:
+    & Omit<ContenderResult, "name" | "reps" | "median_ms" | "p99_ms" | "min_ms" | "max_ms">
+    & { perSample?: number },
 ): ContenderResult {
   const s = summarize(samples);
+  const { perSample, ...rest } = options;
+  const items = perSample ?? options.n;
   return {
     name,
     reps: s.count,
@@ -96,8 +102,8 @@ export function contender(
     p99_ms: s.p99_ms,
     min_ms: s.min_ms,
     max_ms: s.max_ms,
-    per_second: s.median_ms > 0 ? Math.round(options.n / (s.median_ms / 1000)) : undefined,
-    ...options,
+    per_second: s.median_ms > 0 ? Math.round(items / (s.median_ms / 1000)) : undefined,
+    ...rest,
   };
 }
 

@@ -331,6 +331,7 @@ export const scale: Scenario = {
               ours: true,
               n: total,
               calls: 1,
+              perSample: 1,
               ...(i ? { compareTo: base } : {}),
             });
           });

@@ -156,7 +156,7 @@ async function measureAll(
           ? `user's lock: ${(wall[kind] / total).toFixed(2)} ms per request (wall / requests)`
           : opts.note;
         return Promise.resolve(
-          contender(name, samples[kind], { ...opts, note, n: total, calls: total }),
+          contender(name, samples[kind], { ...opts, note, n: total, calls: total, perSample: 1 }),
         );
       });
     };
