@@ -91,3 +91,33 @@ Deno.test("a finished TUS file is placed while a concurrent remove prunes its fo
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+/** Open file descriptors of this process (Linux). */
+async function openFds(): Promise<number> {
+  let n = 0;
+  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
+  return n;
+}
+
+Deno.test("a copy that cannot create its destination closes its source file", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "stowage-disk-" });
+  const disk = new Disk(dataDir);
+  try {
+    await disk.write("b", "src/x.txt", "v", bytes(5));
+    await disk.write("b", "dst/x.txt", "taken", bytes(1));
+    const before = await openFds();
+    for (let i = 0; i < 20; i++) {
+      await assert.rejects(
+        disk.copy({ bucket: "b", key: "src/x.txt", version: "v" }, {
+          bucket: "b",
+          key: "dst/x.txt",
+          version: "taken",
+        }),
+        Deno.errors.AlreadyExists,
+      );
+    }
+    assert.ok((await openFds()) < before + 5, "20 failed copies left their sources open");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

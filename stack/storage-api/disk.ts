@@ -91,7 +91,16 @@ export class Disk {
     to: { bucket: string; key: string; version: string },
   ): Promise<Written> {
     const file = await Deno.open(this.path(from.bucket, from.key, from.version), { read: true });
-    return await this.write(to.bucket, to.key, to.version, file.readable);
+    try {
+      return await this.write(to.bucket, to.key, to.version, file.readable);
+    } catch (e) {
+      // A write that failed before reading (its file could not be made) leaves the source
+      // open; one that failed while reading has closed it already.
+      try {
+        file.close();
+      } catch { /* closed */ }
+      throw e;
+    }
   }
 
   /** Opens a version for reading, or `null` when the file is missing. */
