@@ -71,6 +71,46 @@ Deno.test("two parallel deletes of one folder end with everything deleted once",
   assert.equal(quota.usedBytes, 0);
 });
 
+Deno.test("a remove retried after a deadlock in its second half still counts every object deleted", async () => {
+  // The Storage server deletes a remove call's keys in transactions of 500. A call of 1,000
+  // whose second transaction loses a deadlock has already committed its first 500; sent
+  // again, it can only report the second 500. A fault trigger makes the row at sorted index
+  // 700 fail once with 40P01 (a sequence counts attempts: it is not rolled back).
+  const user = await createUser();
+  const paths = Array.from({ length: 1000 }, (_, i) => `f/k-${String(i).padStart(4, "0")}.txt`);
+  await seed(user, paths);
+  const admin = await adminSql();
+  const tag = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+  const seq = `public.fail_once_${tag}`;
+  const fn = `public.fail_once_${tag}`;
+  const key = `user_data/${user.id}/f/k-0700.txt`;
+  try {
+    await admin.unsafe(`create sequence ${seq}_seq`);
+    await admin.unsafe(`create function ${fn}() returns trigger language plpgsql
+      security definer set search_path = '' as $$
+      begin
+        if nextval('${seq}_seq') = 1 then
+          raise exception 'injected deadlock' using errcode = '40P01';
+        end if;
+        return old;
+      end $$`);
+    await admin.unsafe(`create trigger fail_once_${tag} before delete on storage.objects
+      for each row when (old.name = '${key}') execute function ${fn}()`);
+    const r = await api("DELETE", "/folders", user.token, { bucket: LMS, prefix: "f/" });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const [{ last_value: attempts }] = await admin.unsafe(`select last_value from ${seq}_seq`);
+    assert.ok(Number(attempts) >= 2, "the fault fired and the remove was sent again");
+    assert.deepEqual(r.body.failed, []);
+    assert.equal(r.body.done, true);
+    assert.equal(r.body.deleted, 1000, JSON.stringify(r.body));
+  } finally {
+    await admin.unsafe(`drop trigger if exists fail_once_${tag} on storage.objects`);
+    await admin.unsafe(`drop function if exists ${fn}()`);
+    await admin.unsafe(`drop sequence if exists ${seq}_seq`);
+    await admin.end();
+  }
+});
+
 Deno.test("DELETE /folders: home needs confirm, bad prefixes and buckets refused, others untouched", async () => {
   const alice = await createUser();
   const bob = await createUser();

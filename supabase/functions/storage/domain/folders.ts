@@ -15,7 +15,7 @@ import type { Tx } from "../../_shared/db.ts";
 import { listPage } from "./listing.ts";
 import type { FailedPath } from "./objects.ts";
 import { withRetry } from "./retry.ts";
-import type { StorageGateway } from "./storage-api.ts";
+import { REMOVE_CHUNK, type StorageGateway } from "./storage-api.ts";
 
 /** Outcome of one {@link deleteFolder} call. */
 export interface FolderDeleteResult {
@@ -81,18 +81,23 @@ export async function deleteFolder(
     const batchStarted = Date.now();
     const page = await listPageOf(cursor);
     if (page.items.length === 0) break;
-    const keys = page.items.map((item) => home + item.path);
-    try {
-      const removed = await withRetry(() => deps.storage.remove(token, options.bucket, keys), {
-        deadline,
-      });
-      result.deleted += removed.length;
-    } catch (error) {
-      const appError = toAppError(error);
-      failedCount += keys.length;
-      for (const item of page.items) {
-        if (result.failed.length < 100) {
-          result.failed.push({ path: item.path, code: appError.code, message: appError.message });
+    // A page is removed in chunks the server deletes in one transaction each, so a chunk
+    // sent again after a conflict was rolled back whole and its answer counts it all.
+    for (let start = 0; start < page.items.length; start += REMOVE_CHUNK) {
+      const items = page.items.slice(start, start + REMOVE_CHUNK);
+      const keys = items.map((item) => home + item.path);
+      try {
+        const removed = await withRetry(() => deps.storage.remove(token, options.bucket, keys), {
+          deadline,
+        });
+        result.deleted += removed.length;
+      } catch (error) {
+        const appError = toAppError(error);
+        failedCount += keys.length;
+        for (const item of items) {
+          if (result.failed.length < 100) {
+            result.failed.push({ path: item.path, code: appError.code, message: appError.message });
+          }
         }
       }
     }

@@ -8,7 +8,7 @@ import type { Actor } from "./actor.ts";
 import { toAppError } from "../../_shared/errors.ts";
 import { assertFilePaths } from "../../_shared/paths.ts";
 import { withRetry } from "./retry.ts";
-import type { StorageGateway } from "./storage-api.ts";
+import { REMOVE_CHUNK, type StorageGateway } from "./storage-api.ts";
 
 /** A path that could not be deleted, with why. */
 export interface FailedPath {
@@ -24,9 +24,6 @@ export interface DeleteResult {
   failed: FailedPath[];
 }
 
-/** The Storage server deletes in transactions of 500: we send chunks of that size. */
-const CHUNK = 500;
-
 /**
  * Deletes up to 1000 home-relative paths.
  * @throws AppError invalid_path; storage_unavailable when every chunk failed
@@ -41,8 +38,8 @@ export async function deleteObjects(
   const home = await actor.run((tx) => actor.home(tx, bucket));
   const result: DeleteResult = { deleted: [], notFound: [], failed: [] };
   let lastError: unknown = null;
-  for (let start = 0; start < unique.length; start += CHUNK) {
-    const chunk = unique.slice(start, start + CHUNK);
+  for (let start = 0; start < unique.length; start += REMOVE_CHUNK) {
+    const chunk = unique.slice(start, start + REMOVE_CHUNK);
     try {
       const removed = new Set(
         await withRetry(() => deps.storage.remove(actor.token, bucket, chunk.map((p) => home + p))),

@@ -43,8 +43,9 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
 /**
  * True for a Storage-API 5xx whose cause was a database conflict the server's own
  * transaction lost (`database error, code: 40P01` deadlock, `40001` serialization
- * failure): the server rolled that request back whole, so an idempotent call can
- * simply be sent again.
+ * failure): the server rolled back the transaction that lost, so an idempotent call can
+ * simply be sent again. (A remove of more than 500 keys is several transactions: send at
+ * most `REMOVE_CHUNK` keys per call, or the earlier ones stay committed and uncounted.)
  */
 export function isStorageConflict(error: unknown): boolean {
   if (typeof error !== "object" || error === null || !("__isStorageError" in error)) {

@@ -29,6 +29,14 @@ export interface SignedDownload {
   error: string | null;
 }
 
+/**
+ * The most keys one remove call may carry and still be one transaction on the Storage server,
+ * which deletes in transactions of 500. A larger call that fails part-way has committed its
+ * first transactions: sent again, it can report only what was left, and what the failed
+ * attempt deleted goes uncounted.
+ */
+export const REMOVE_CHUNK = 500;
+
 /** Storage-API calls of the storage function; `token` is the bearer sent. */
 export interface StorageGateway {
   signUpload(token: string, bucket: string, key: string, upsert: boolean): Promise<SignedUpload>;
@@ -38,7 +46,10 @@ export interface StorageGateway {
     keys: string[],
     expiresIn: number,
   ): Promise<SignedDownload[]>;
-  /** Removes exact keys (<= 1000); returns the keys the server deleted. */
+  /**
+   * Removes exact keys (at most {@link REMOVE_CHUNK}, so that a conflict retried is retried
+   * whole); returns the keys the server deleted.
+   */
   remove(token: string, bucket: string, keys: string[]): Promise<string[]>;
   /** Checks the Storage server answers (for /health). */
   ping(): Promise<void>;
