@@ -82,9 +82,13 @@ export async function deleteFolder(
     const page = await listPageOf(cursor);
     if (page.items.length === 0) break;
     // A page is removed in chunks the server deletes in one transaction each, so a chunk
-    // sent again after a conflict was rolled back whole and its answer counts it all.
+    // sent again after a conflict was rolled back whole and its answer counts it all. The
+    // chunks go at once: their rows are disjoint, and they share only the user's usage row.
+    const chunks: (typeof page.items)[] = [];
     for (let start = 0; start < page.items.length; start += REMOVE_CHUNK) {
-      const items = page.items.slice(start, start + REMOVE_CHUNK);
+      chunks.push(page.items.slice(start, start + REMOVE_CHUNK));
+    }
+    await Promise.all(chunks.map(async (items) => {
       const keys = items.map((item) => home + item.path);
       try {
         const removed = await withRetry(() => deps.storage.remove(token, options.bucket, keys), {
@@ -100,7 +104,7 @@ export async function deleteFolder(
           }
         }
       }
-    }
+    }));
     // Keyset past this page: keys that failed are not fetched again in this call.
     cursor = page.nextCursor;
     slowestBatchMs = Math.max(slowestBatchMs, Date.now() - batchStarted);
