@@ -81,15 +81,15 @@ Deno.test("a remove retried after a deadlock in its second half still counts eve
   await seed(user, paths);
   const admin = await adminSql();
   const tag = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
-  const seq = `public.fail_once_${tag}`;
   const fn = `public.fail_once_${tag}`;
+  const seq = `${fn}_seq`;
   const key = `user_data/${user.id}/f/k-0700.txt`;
   try {
-    await admin.unsafe(`create sequence ${seq}_seq`);
+    await admin.unsafe(`create sequence ${seq}`);
     await admin.unsafe(`create function ${fn}() returns trigger language plpgsql
       security definer set search_path = '' as $$
       begin
-        if nextval('${seq}_seq') = 1 then
+        if nextval('${seq}') = 1 then
           raise exception 'injected deadlock' using errcode = '40P01';
         end if;
         return old;
@@ -98,7 +98,7 @@ Deno.test("a remove retried after a deadlock in its second half still counts eve
       for each row when (old.name = '${key}') execute function ${fn}()`);
     const r = await api("DELETE", "/folders", user.token, { bucket: LMS, prefix: "f/" });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const [{ last_value: attempts }] = await admin.unsafe(`select last_value from ${seq}_seq`);
+    const [{ last_value: attempts }] = await admin.unsafe(`select last_value from ${seq}`);
     assert.ok(Number(attempts) >= 2, "the fault fired and the remove was sent again");
     assert.deepEqual(r.body.failed, []);
     assert.equal(r.body.done, true);
@@ -106,7 +106,7 @@ Deno.test("a remove retried after a deadlock in its second half still counts eve
   } finally {
     await admin.unsafe(`drop trigger if exists fail_once_${tag} on storage.objects`);
     await admin.unsafe(`drop function if exists ${fn}()`);
-    await admin.unsafe(`drop sequence if exists ${seq}_seq`);
+    await admin.unsafe(`drop sequence if exists ${seq}`);
     await admin.end();
   }
 });
